@@ -1,0 +1,122 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { APIGatewayProxyEvent, Context } from "aws-lambda";
+import { FORM_LIMITS } from "../core/limits.js";
+import { ERROR_CODES } from "../core/errors.js";
+import { BINARY_MEDIA_TYPES } from "../core/http-types.js";
+import { mediaTypeOf } from "../core/multipart.js";
+import type { ApiGatewayEvent, ApiGatewayResult } from "./api-gateway-event.js";
+
+/** The Lambda handler the local front calls, as AWS would. */
+export type ProxyHandler = (event: ApiGatewayEvent, context: Context) => Promise<ApiGatewayResult>;
+
+const STAGE = "local";
+
+/** Reads the body up to API Gateway's payload limit; undefined when the client sent more. */
+async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    length += chunk.length;
+    if (length > FORM_LIMITS.maxBodyBytes) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The REST API (payload 1.0) proxy event API Gateway would send for this request. */
+export function toRestApiEvent(request: IncomingMessage, body: Buffer): APIGatewayProxyEvent {
+  const url = new URL(request.url ?? "/", "http://localhost");
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i < request.rawHeaders.length; i += 2) {
+    const [name, value] = [request.rawHeaders[i]!, request.rawHeaders[i + 1]!];
+    headers[name] = value;
+    (multiValueHeaders[name] ??= []).push(value);
+  }
+  const query = [...url.searchParams.keys()];
+  const isBinary = BINARY_MEDIA_TYPES.some((type) => mediaTypeOf(request.headers["content-type"])?.startsWith(type));
+  const requestId = randomUUID();
+  return {
+    resource: url.pathname,
+    path: url.pathname,
+    httpMethod: request.method ?? "GET",
+    headers,
+    multiValueHeaders,
+    queryStringParameters: query.length ? Object.fromEntries(url.searchParams) : null,
+    multiValueQueryStringParameters: query.length ? Object.fromEntries(query.map((k) => [k, url.searchParams.getAll(k)])) : null,
+    pathParameters: null,
+    stageVariables: null,
+    body: body.length === 0 ? null : body.toString(isBinary ? "base64" : "utf8"),
+    isBase64Encoded: isBinary && body.length > 0,
+    requestContext: {
+      accountId: "123456789012",
+      apiId: "local",
+      authorizer: null,
+      protocol: `HTTP/${request.httpVersion}`,
+      httpMethod: request.method ?? "GET",
+      path: `/${STAGE}${url.pathname}`,
+      stage: STAGE,
+      requestId,
+      requestTimeEpoch: Date.now(),
+      resourceId: "local",
+      resourcePath: url.pathname,
+      identity: {
+        accessKey: null, accountId: null, apiKey: null, apiKeyId: null, caller: null, clientCert: null,
+        cognitoAuthenticationProvider: null, cognitoAuthenticationType: null, cognitoIdentityId: null,
+        cognitoIdentityPoolId: null, principalOrgId: null, sourceIp: request.socket.remoteAddress ?? "127.0.0.1",
+        user: null, userAgent: request.headers["user-agent"] ?? null, userArn: null,
+      },
+    },
+  };
+}
+
+/** A Lambda context like the one `sam local` passes: enough for logging and timeouts. */
+function localContext(): Context {
+  const deadline = Date.now() + 30_000;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: "pneumonia-classifier-local",
+    functionVersion: "$LATEST",
+    invokedFunctionArn: "arn:aws:lambda:local:123456789012:function:pneumonia-classifier-local",
+    memoryLimitInMB: "1024",
+    awsRequestId: randomUUID(),
+    logGroupName: "/aws/lambda/pneumonia-classifier-local",
+    logStreamName: "local",
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+function writeResult(response: ServerResponse, result: ApiGatewayResult): void {
+  const { statusCode = 200, headers = {}, body = "", isBase64Encoded = false } = typeof result === "string" ? { body: result } : result;
+  response.writeHead(statusCode, headers as Record<string, string>);
+  response.end(Buffer.from(body, isBase64Encoded ? "base64" : "utf8"));
+}
+
+/**
+ * The local HTTP front: turns each HTTP request into the event API Gateway would send and answers with
+ * what the Lambda handler returns. Bodies over API Gateway's 10 MB limit are refused here, as there.
+ */
+export function createLocalApi(handler: ProxyHandler): Server {
+  return createServer((request, response) => {
+    void (async () => {
+      const body = await readBody(request);
+      if (body === undefined) {
+        const message = `The request body is over API Gateway's ${FORM_LIMITS.maxBodyBytes / 2 ** 20} MiB limit; send a smaller image.`;
+        response.writeHead(413, { "content-type": "application/json", connection: "close" });
+        response.end(JSON.stringify({ error: { code: ERROR_CODES.payloadTooLarge, message } }), () => request.destroy());
+        return;
+      }
+      writeResult(response, await handler(toRestApiEvent(request, body), localContext()));
+    })().catch((error: unknown) => {
+      // The handler maps every error itself; reaching here means the connection broke mid-request.
+      if (!response.headersSent) {
+        response.writeHead(500, { "content-type": "application/json" });
+        response.end(JSON.stringify({ error: { code: ERROR_CODES.internal, message: `The local front failed: ${(error as Error).message}` } }));
+      } else response.destroy();
+    });
+  });
+}

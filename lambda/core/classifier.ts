@@ -1,0 +1,66 @@
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+import { LABELS, readManifest, type Label, type ModelManifest } from "./manifest.js";
+import { usableCpuCount } from "./cpu-count.js";
+
+/** What the model says about one image. */
+export interface Classification {
+  prediction: Label;
+  /** Probability of the predicted label. */
+  probability: number;
+  probabilities: Record<Label, number>;
+}
+
+/** Options for loading; every one has a default suited to one process serving one request at a time. */
+export interface ClassifierOptions {
+  /** Threads for one inference. @default - the CPUs the process can use */
+  threads?: number;
+}
+
+/** One ONNX Runtime session over the model a manifest describes. Create one per process. */
+export class Classifier {
+  private constructor(
+    readonly manifest: ModelManifest,
+    private readonly session: ort.InferenceSession,
+  ) {}
+
+  /** Reads the manifest, checks the model file's sha256, creates the session and warms it with one inference. */
+  static async load(modelDir: string, options: ClassifierOptions = {}): Promise<Classifier> {
+    const manifest = await readManifest(modelDir);
+    const modelPath = join(modelDir, manifest.file);
+    const modelBytes = await readFile(modelPath);
+    const sha256 = createHash("sha256").update(modelBytes).digest("hex");
+    if (sha256 !== manifest.sha256) {
+      throw new Error(`${modelPath} has sha256 ${sha256}, but the manifest expects ${manifest.sha256}; the model file is not the one trained.`);
+    }
+    const session = await ort.InferenceSession.create(modelBytes, {
+      intraOpNumThreads: options.threads ?? usableCpuCount(),
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+      graphOptimizationLevel: "all",
+    });
+    const classifier = new Classifier(manifest, session);
+    // The first run allocates and tunes kernels; paying it at start-up keeps it off the first request.
+    await classifier.classify(new Float32Array(classifier.inputSize));
+    return classifier;
+  }
+
+  /** Values in one image's input tensor. */
+  get inputSize(): number {
+    const { width, height } = this.manifest.input.preprocessing;
+    return width * height;
+  }
+
+  /** Classifies one preprocessed image (1 x 1 x H x W values). */
+  async classify(tensor: Float32Array): Promise<Classification> {
+    const { width, height } = this.manifest.input.preprocessing;
+    const input = new ort.Tensor("float32", tensor, [1, 1, height, width]);
+    const outputs = await this.session.run({ [this.manifest.input.name]: input });
+    const scores = outputs[this.manifest.output.name]!.data as Float32Array;
+    const probabilities = Object.fromEntries(LABELS.map((label, i) => [label, scores[i]!])) as Record<Label, number>;
+    const prediction: Label = probabilities.PNEUMONIA >= this.manifest.threshold ? "PNEUMONIA" : "NORMAL";
+    return { prediction, probability: probabilities[prediction], probabilities };
+  }
+}

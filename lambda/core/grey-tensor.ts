@@ -1,0 +1,41 @@
+import type { PreprocessingSpec } from "./preprocessing-spec.js";
+
+const LEVELS = 256;
+
+/** BT.601 luma of each RGBA pixel, in [0, 255]; alpha is ignored because X-rays carry none that matters. */
+export function rgbaToGrey(rgba: Uint8Array, pixelCount: number): Float32Array {
+  const grey = new Float32Array(pixelCount);
+  for (let i = 0, p = 0; i < pixelCount; i++, p += 4) {
+    grey[i] = Math.round(0.299 * rgba[p]! + 0.587 * rgba[p + 1]! + 0.114 * rgba[p + 2]!);
+  }
+  return grey;
+}
+
+/**
+ * Maps grey levels through their cumulative histogram so every image spreads over [0, 1] alike,
+ * whatever the exposure and contrast of the machine that took it. A flat image maps to zero.
+ */
+export function equaliseHistogram(grey: Float32Array): Float32Array {
+  const histogram = new Uint32Array(LEVELS);
+  for (const value of grey) histogram[value]!++;
+  const cumulative = new Uint32Array(LEVELS);
+  let running = 0;
+  for (let level = 0; level < LEVELS; level++) {
+    running += histogram[level]!;
+    cumulative[level] = running;
+  }
+  const lowest = cumulative[grey.reduce((min, v) => Math.min(min, v), LEVELS - 1)]!;
+  const span = grey.length - lowest;
+  const equalised = new Float32Array(grey.length);
+  if (span === 0) return equalised;
+  for (let i = 0; i < grey.length; i++) equalised[i] = (cumulative[grey[i]!]! - lowest) / span;
+  return equalised;
+}
+
+/** Turns grey levels in [0, 255] into the model's input values, as the spec says. */
+export function greyToTensor(grey: Float32Array, spec: PreprocessingSpec): Float32Array {
+  const unit = spec.equalisation === "histogram" ? equaliseHistogram(grey) : grey.map((v) => v / (LEVELS - 1));
+  const { mean, std } = spec.normalisation;
+  for (let i = 0; i < unit.length; i++) unit[i] = (unit[i]! - mean) / std;
+  return unit;
+}

@@ -1,0 +1,75 @@
+import { imageSize } from "image-size";
+import { IMAGE_LIMITS, SUPPORTED_IMAGE_TYPES, type SupportedImageType } from "./limits.js";
+import { ERROR_CODES, PayloadTooLargeError, UnsupportedMediaTypeError, UnusableImageError } from "./errors.js";
+
+/** What an image says about itself before a single pixel is decoded. */
+export interface ImageHeader {
+  type: SupportedImageType;
+  width: number;
+  height: number;
+}
+
+const JPEG_MAGIC = [0xff, 0xd8, 0xff];
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+function startsWith(bytes: Uint8Array, magic: readonly number[]): boolean {
+  return magic.every((byte, index) => bytes[index] === byte);
+}
+
+/** Identifies the format from the file's magic bytes; the client's declared type is not trusted. */
+export function sniffImageType(bytes: Uint8Array): SupportedImageType | undefined {
+  if (startsWith(bytes, JPEG_MAGIC)) return "image/jpeg";
+  if (startsWith(bytes, PNG_MAGIC)) return "image/png";
+  return undefined;
+}
+
+/**
+ * Reads the format and declared dimensions and refuses, before decoding, anything the decoder
+ * should not be asked to expand: unknown formats (415), oversized images (413), and images too
+ * small or too elongated for the model (422).
+ */
+export function readImageHeader(bytes: Uint8Array): ImageHeader {
+  if (bytes.length === 0) {
+    throw new UnusableImageError("The uploaded file is empty; send a JPEG or PNG chest X-ray.");
+  }
+  const type = sniffImageType(bytes);
+  if (type === undefined) {
+    const accepted = Object.values(SUPPORTED_IMAGE_TYPES).join(" or ");
+    throw new UnsupportedMediaTypeError(`The file is not a ${accepted} image; send a chest X-ray as ${accepted}.`);
+  }
+  let width: number | undefined;
+  let height: number | undefined;
+  try {
+    ({ width, height } = imageSize(bytes));
+  } catch (error) {
+    throw new UnusableImageError(
+      `The ${SUPPORTED_IMAGE_TYPES[type]} header cannot be read; the file is corrupt or truncated.`,
+      { cause: error },
+    );
+  }
+  if (!width || !height) {
+    throw new UnusableImageError(`The ${SUPPORTED_IMAGE_TYPES[type]} header declares no dimensions; the file is corrupt.`);
+  }
+  assertDimensionsWithinLimits(width, height);
+  return { type, width, height };
+}
+
+function assertDimensionsWithinLimits(width: number, height: number): void {
+  const { maxPixels, maxSide, minSide, maxAspectRatio } = IMAGE_LIMITS;
+  if (width > maxSide || height > maxSide || width * height > maxPixels) {
+    throw new PayloadTooLargeError(
+      ERROR_CODES.imageTooLarge,
+      `The image declares ${width}x${height} pixels; the limit is ${maxSide} pixels a side and ${maxPixels / 1e6} megapixels. Downscale it and retry.`,
+    );
+  }
+  if (Math.min(width, height) < minSide) {
+    throw new UnusableImageError(
+      `The image is ${width}x${height} pixels; the model needs at least ${minSide} pixels a side. Send the full-resolution X-ray.`,
+    );
+  }
+  if (Math.max(width, height) / Math.min(width, height) > maxAspectRatio) {
+    throw new UnusableImageError(
+      `The image is ${width}x${height} pixels, more elongated than ${maxAspectRatio}:1; send an uncropped chest X-ray.`,
+    );
+  }
+}

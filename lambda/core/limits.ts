@@ -1,0 +1,37 @@
+/**
+ * Every limit the service enforces on what a client sends, in one place.
+ * The Lambda adapter, the local HTTP front and the tests all read these values.
+ */
+export const IMAGE_LIMITS = {
+  /** Largest uploaded file. API Gateway refuses bodies over 10 MB before they reach us. */
+  maxFileBytes: 10 * 1024 * 1024,
+  /** Largest declared width times height; a full-resolution X-ray is about 2-5 megapixels. */
+  maxPixels: 40_000_000,
+  /** Largest declared side, so a 1 x 40M strip cannot pass the pixel limit. */
+  maxSide: 12_000,
+  /** Smallest side the model can say anything about once the image is scaled to its input. */
+  minSide: 64,
+  /** Widest aspect ratio (long side / short side) that still looks like a chest X-ray. */
+  maxAspectRatio: 4,
+} as const;
+
+export const FORM_LIMITS = {
+  /** The form field that carries the X-ray, as in the article's API. */
+  fileField: "file",
+  /** Whole request body, before base64 decoding: API Gateway's own payload limit. */
+  maxBodyBytes: 10 * 1024 * 1024,
+  maxFiles: 1,
+  maxFields: 16,
+  maxParts: 32,
+  maxFieldBytes: 4 * 1024,
+  maxFieldNameBytes: 128,
+  maxHeaderPairs: 32,
+} as const;
+
+/** Image formats the decoder accepts, keyed by the MIME type it answers with. */
+export const SUPPORTED_IMAGE_TYPES = {
+  "image/jpeg": "JPEG",
+  "image/png": "PNG",
+} as const;
+
+export type SupportedImageType = keyof typeof SUPPORTED_IMAGE_TYPES;

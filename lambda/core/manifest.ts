@@ -1,0 +1,54 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { PreprocessingSpec } from "./preprocessing-spec.js";
+
+/** Labels the model answers, in the order of its output. */
+export const LABELS = ["NORMAL", "PNEUMONIA"] as const;
+export type Label = (typeof LABELS)[number];
+
+/** Figures of one evaluation, as training wrote them. */
+export interface EvaluationMetrics {
+  images: number;
+  accuracy: number;
+  auc: number;
+  sensitivity: number;
+  specificity: number;
+  threshold: number;
+}
+
+/** The parts of `models/<name>/manifest.json` that serving relies on; training writes more. */
+export interface ModelManifest {
+  name: string;
+  version: string;
+  /** Model file name, relative to the manifest. */
+  file: string;
+  /** Hex sha256 of the model file, checked before the model is loaded. */
+  sha256: string;
+  input: { name: string; shape: [string, 1, number, number]; layout: "NCHW"; preprocessing: PreprocessingSpec };
+  output: { name: string; labels: Label[] };
+  /** PNEUMONIA probability at or above which the answer is PNEUMONIA. */
+  threshold: number;
+  metrics: { validation: EvaluationMetrics; dev: EvaluationMetrics };
+}
+
+/** Where the served model lives unless MODEL_DIR says otherwise: beside the code in the image's task root. */
+export function defaultModelDir(): string {
+  return process.env.MODEL_DIR ?? join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), "models", "pneumonia-cnn");
+}
+
+/** Reads and checks a manifest, failing with a message that names the file and the field at fault. */
+export async function readManifest(modelDir: string): Promise<ModelManifest> {
+  const path = join(modelDir, "manifest.json");
+  const manifest = JSON.parse(await readFile(path, "utf8")) as ModelManifest;
+  const problems = [
+    typeof manifest.name !== "string" && "name",
+    typeof manifest.version !== "string" && "version",
+    typeof manifest.file !== "string" && "file",
+    !/^[0-9a-f]{64}$/.test(String(manifest.sha256)) && "sha256",
+    !(manifest.input?.preprocessing?.width > 0) && "input.preprocessing",
+    JSON.stringify(manifest.output?.labels) !== JSON.stringify(LABELS) && "output.labels",
+    !(manifest.threshold > 0 && manifest.threshold < 1) && "threshold",
+  ].filter(Boolean);
+  if (problems.length > 0) throw new Error(`${path} is missing or has invalid: ${problems.join(", ")}`);
+  return manifest;
+}

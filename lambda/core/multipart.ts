@@ -1,0 +1,113 @@
+import busboy from "busboy";
+import { FORM_LIMITS, IMAGE_LIMITS } from "./limits.js";
+import { BadRequestError, ClassifierError, ERROR_CODES, PayloadTooLargeError, UnsupportedMediaTypeError } from "./errors.js";
+
+/** The one file a form upload carries. */
+export interface UploadedFile {
+  /** File name as the client sent it; never trusted as a path. */
+  filename: string;
+  /** Content type as the client declared it; the bytes decide the real type. */
+  declaredType: string;
+  bytes: Buffer;
+}
+
+const MULTIPART = "multipart/form-data";
+const HOW_TO_SEND = `send the X-ray as multipart/form-data with the image in the field "${FORM_LIMITS.fileField}" (curl -F ${FORM_LIMITS.fileField}=@xray.jpeg)`;
+
+/** The media type of a Content-Type header, without parameters, lower-cased. */
+export function mediaTypeOf(contentType: string | undefined): string | undefined {
+  return contentType?.split(";")[0]?.trim().toLowerCase() || undefined;
+}
+
+/**
+ * Reads the image from a multipart/form-data body with busboy, within FORM_LIMITS. Every way a form
+ * can be wrong ends in a ClassifierError (400, 413 or 415); none escapes as an uncaught stream error.
+ */
+export function parseImageUpload(body: Buffer, contentType: string | undefined): Promise<UploadedFile> {
+  if (mediaTypeOf(contentType) !== MULTIPART) {
+    return Promise.reject(
+      new UnsupportedMediaTypeError(`Content-Type is ${contentType ? `"${mediaTypeOf(contentType)}"` : "missing"}; ${HOW_TO_SEND}.`),
+    );
+  }
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({
+      headers: { "content-type": contentType! },
+      limits: {
+        files: FORM_LIMITS.maxFiles,
+        fileSize: IMAGE_LIMITS.maxFileBytes,
+        fields: FORM_LIMITS.maxFields,
+        parts: FORM_LIMITS.maxParts,
+        fieldSize: FORM_LIMITS.maxFieldBytes,
+        fieldNameSize: FORM_LIMITS.maxFieldNameBytes,
+        headerPairs: FORM_LIMITS.maxHeaderPairs,
+      },
+    });
+  } catch (error) {
+    return Promise.reject(new BadRequestError(ERROR_CODES.malformedForm, `The form cannot be read (${(error as Error).message}); ${HOW_TO_SEND}.`, { cause: error }));
+  }
+  return collectUpload(parser, body);
+}
+
+function collectUpload(parser: busboy.Busboy, body: Buffer): Promise<UploadedFile> {
+  return new Promise((resolve, reject) => {
+    let upload: UploadedFile | undefined;
+    let failure: ClassifierError | undefined;
+    let fileFieldWasText = false;
+    const fail = (error: ClassifierError) => {
+      failure ??= error;
+    };
+
+    parser.on("file", (name, stream, info) => {
+      stream.on("error", (error: Error) =>
+        fail(new BadRequestError(ERROR_CODES.malformedForm, `The file part is cut short (${error.message}); resend the whole form.`, { cause: error })),
+      );
+      if (name !== FORM_LIMITS.fileField || upload !== undefined) {
+        stream.resume();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      const file: UploadedFile = { filename: info.filename ?? "", declaredType: info.mimeType, bytes: Buffer.alloc(0) };
+      upload = file;
+      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+      stream.on("limit", () =>
+        fail(new PayloadTooLargeError(ERROR_CODES.payloadTooLarge, `The file is over ${IMAGE_LIMITS.maxFileBytes / 2 ** 20} MiB; send a smaller JPEG or PNG.`)),
+      );
+      stream.on("end", () => {
+        file.bytes = Buffer.concat(chunks);
+      });
+    });
+    parser.on("field", (name) => {
+      if (name === FORM_LIMITS.fileField) fileFieldWasText = true;
+    });
+    parser.on("filesLimit", () =>
+      fail(new BadRequestError(ERROR_CODES.tooManyFiles, `The form carries more than one file; ${HOW_TO_SEND}, once.`)),
+    );
+    const tooManyParts = () =>
+      fail(new PayloadTooLargeError(ERROR_CODES.tooManyParts, `The form has more than ${FORM_LIMITS.maxParts} parts or ${FORM_LIMITS.maxFields} fields; ${HOW_TO_SEND}.`));
+    parser.on("partsLimit", tooManyParts);
+    parser.on("fieldsLimit", tooManyParts);
+    parser.on("error", (error: Error) => {
+      fail(new BadRequestError(ERROR_CODES.malformedForm, `The form is malformed (${error.message}); ${HOW_TO_SEND}.`, { cause: error }));
+      settle();
+    });
+    parser.on("close", settle);
+
+    let settled = false;
+    function settle() {
+      if (settled) return;
+      settled = true;
+      if (failure) return reject(failure);
+      if (!upload) {
+        const why = fileFieldWasText ? `the field "${FORM_LIMITS.fileField}" holds text, not a file` : `the form has no file in the field "${FORM_LIMITS.fileField}"`;
+        return reject(new BadRequestError(ERROR_CODES.missingFile, `No X-ray received: ${why}; ${HOW_TO_SEND}.`));
+      }
+      if (upload.bytes.length === 0) {
+        return reject(new BadRequestError(ERROR_CODES.emptyFile, `The file "${FORM_LIMITS.fileField}" is empty; ${HOW_TO_SEND}.`));
+      }
+      resolve(upload);
+    }
+
+    parser.end(body);
+  });
+}

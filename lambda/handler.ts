@@ -1,0 +1,33 @@
+import type { Context } from "aws-lambda";
+import { createApp } from "./core/app.js";
+import { sharedClassifier } from "./core/shared-classifier.js";
+import { ERROR_CODES } from "./core/errors.js";
+import { jsonResponse } from "./core/http-types.js";
+import { logger } from "./core/logger.js";
+import { apiRequestIdOf, toCoreRequest, toProxyResult, type ApiGatewayEvent, type ApiGatewayResult } from "./adapters/api-gateway-event.js";
+
+const app = createApp({ classifier: () => sharedClassifier() });
+
+// Start loading during the Lambda init phase, which is not billed and runs before the first request.
+// A failure here is logged by sharedClassifier and answered as 503 by the request that awaits it.
+sharedClassifier().catch(() => undefined);
+
+/** Lambda entry point for API Gateway REST (payload 1.0) and HTTP API (payload 2.0) proxy integrations. */
+export async function handler(event: ApiGatewayEvent, context: Context): Promise<ApiGatewayResult> {
+  logger.addContext(context);
+  logger.appendKeys({ apiRequestId: apiRequestIdOf(event) });
+  try {
+    let request;
+    try {
+      request = toCoreRequest(event);
+    } catch (error) {
+      logger.warn("event is not an API Gateway proxy event", { error: error as Error });
+      return toProxyResult(
+        jsonResponse(400, { error: { code: ERROR_CODES.badRequest, message: "The event is not an API Gateway proxy event (payload 1.0 or 2.0)." } }),
+      );
+    }
+    return toProxyResult(await app(request));
+  } finally {
+    logger.removeKeys(["apiRequestId"]);
+  }
+}
