@@ -1,0 +1,21 @@
+/**
+ * Single-image inference time of the served model, on one thread, as the model card reports it.
+ *
+ *   npm run bench:inference
+ */
+import { Classifier } from "../lambda/core/classifier.js";
+import { defaultModelDir } from "../lambda/core/manifest.js";
+
+const RUNS = 500;
+const classifier = await Classifier.load(defaultModelDir(), { threads: 1 });
+const input = new Float32Array(classifier.inputSize).map((_, i) => Math.sin(i));
+for (let i = 0; i < 50; i++) await classifier.classify(input);
+const times: number[] = [];
+for (let i = 0; i < RUNS; i++) {
+  const started = performance.now();
+  await classifier.classify(input);
+  times.push(performance.now() - started);
+}
+times.sort((a, b) => a - b);
+const at = (q: number) => times[Math.min(RUNS - 1, Math.floor(q * RUNS))]!.toFixed(2);
+console.log(`${classifier.manifest.name} ${classifier.manifest.version}: single-image inference on 1 thread, ${RUNS} runs: p50 ${at(0.5)} ms, p99 ${at(0.99)} ms`);

@@ -1,0 +1,43 @@
+"""Random changes to a batch of model inputs that a different X-ray machine or framing could make."""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def random_affine(x: torch.Tensor, g: torch.Generator, degrees: float, scale: float, shift: float) -> torch.Tensor:
+    """Rotation, zoom and shift together, edges repeated, as framing differs between clinics."""
+    n = x.shape[0]
+    angle = (torch.rand(n, generator=g) * 2 - 1) * math.radians(degrees)
+    zoom = 1 + (torch.rand(n, generator=g) * 2 - 1) * scale
+    tx, ty = ((torch.rand(2, n, generator=g) * 2 - 1) * shift).unbind(0)
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def random_photometric(x: torch.Tensor, g: torch.Generator, mean: float, std: float, strength: float) -> torch.Tensor:
+    """Gamma, contrast and brightness in the [0, 1] pixel domain, as exposure differs between machines."""
+    n = x.shape[0]
+    unit = (x * std + mean).clamp(0, 1)
+    gamma = torch.exp((torch.rand(n, 1, 1, 1, generator=g) * 2 - 1) * 0.4 * strength)
+    contrast = 1 + (torch.rand(n, 1, 1, 1, generator=g) * 2 - 1) * 0.25 * strength
+    brightness = (torch.rand(n, 1, 1, 1, generator=g) * 2 - 1) * 0.1 * strength
+    unit = ((unit.pow(gamma) - 0.5) * contrast + 0.5 + brightness).clamp(0, 1)
+    return (unit - mean) / std
+
+
+def random_erase(x: torch.Tensor, g: torch.Generator, probability: float, max_fraction: float) -> torch.Tensor:
+    """Blanks one rectangle in some images, so no single region (markers, text) decides the class."""
+    n, _, h, w = x.shape
+    out = x.clone()
+    for i in torch.nonzero(torch.rand(n, generator=g) < probability).flatten().tolist():
+        eh = int(h * max_fraction * torch.rand(1, generator=g).item()) + 1
+        ew = int(w * max_fraction * torch.rand(1, generator=g).item()) + 1
+        top = int(torch.randint(0, h - eh + 1, (1,), generator=g).item())
+        left = int(torch.randint(0, w - ew + 1, (1,), generator=g).item())
+        out[i, :, top : top + eh, left : left + ew] = 0
+    return out

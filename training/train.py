@@ -1,0 +1,147 @@
+"""Trains the pneumonia CNN on tensors written by export-tensors.ts, selects the epoch and the decision
+threshold on the dev set, and (with --export) writes model.onnx, manifest.json and MODEL_CARD.md.
+
+    npm run train            # export tensors, then: python training/train.py --export
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from augment import random_affine, random_erase, random_photometric
+from dataset import Split, load_split, split_by_patient
+from metrics import at_threshold, choose_threshold
+from model import PneumoniaCNN
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tensors", type=Path, default=Path("training/.cache/tensors"))
+    p.add_argument("--out", type=Path, default=Path("models/pneumonia-cnn"))
+    p.add_argument("--run-dir", type=Path, default=Path("training/.cache/runs/latest"))
+    p.add_argument("--export", action="store_true", help="write the model, manifest and model card to --out")
+    p.add_argument("--epochs", type=int, default=14)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--widths", type=str, default="16,32,64,128,256")
+    p.add_argument("--dropout", type=float, default=0.3)
+    p.add_argument("--ema", type=float, default=0.995, help="weight averaging decay; 0 turns it off")
+    p.add_argument("--photometric", type=float, default=1.0, help="strength of gamma/contrast/brightness jitter")
+    p.add_argument("--erase", type=float, default=0.3, help="probability of blanking a rectangle")
+    p.add_argument("--label-smoothing", type=float, default=0.05)
+    p.add_argument("--min-sensitivity", type=float, default=0.95)
+    p.add_argument("--validation-fraction", type=float, default=0.15)
+    p.add_argument("--threads", type=int, default=0, help="0: all cores")
+    p.add_argument("--seed", type=int, default=20261125)
+    return p.parse_args()
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, split: Split, batch_size: int = 128) -> np.ndarray:
+    model.eval()
+    outputs = [torch.sigmoid(model(torch.from_numpy(split.images[i : i + batch_size]))).squeeze(1)
+               for i in range(0, len(split.labels), batch_size)]
+    return torch.cat(outputs).numpy().astype(np.float64)
+
+
+def augment(x: torch.Tensor, args: argparse.Namespace, spec: dict, g: torch.Generator) -> torch.Tensor:
+    x = random_affine(x, g, degrees=10, scale=0.12, shift=0.08)
+    if args.photometric > 0:
+        x = random_photometric(x, g, spec["normalisation"]["mean"], spec["normalisation"]["std"], args.photometric)
+    if args.erase > 0:
+        x = random_erase(x, g, args.erase, max_fraction=0.3)
+    return x
+
+
+def train(args: argparse.Namespace, train_split: Split, dev: Split, log) -> tuple[torch.nn.Module, list[dict]]:
+    g = torch.Generator().manual_seed(args.seed)
+    model = PneumoniaCNN(tuple(int(w) for w in args.widths.split(",")), args.dropout)
+    averaged = copy.deepcopy(model) if args.ema > 0 else model
+    optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    steps_per_epoch = len(train_split.labels) // args.batch_size
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, args.lr, total_steps=args.epochs * steps_per_epoch,
+                                                   pct_start=0.15)
+    # Weight each class by the inverse of its frequency so the 1:3 NORMAL:PNEUMONIA imbalance does not bias the loss.
+    counts = np.bincount(train_split.labels, minlength=2)
+    class_weight = torch.tensor(len(train_split.labels) / (2 * counts), dtype=torch.float32)
+    images, labels = torch.from_numpy(train_split.images), torch.from_numpy(train_split.labels).float()
+    history, best = [], (-1.0, None)
+    for epoch in range(1, args.epochs + 1):
+        started, model_loss = time.time(), 0.0
+        model.train()
+        order = torch.randperm(len(labels), generator=g)
+        for step in range(steps_per_epoch):
+            batch = order[step * args.batch_size : (step + 1) * args.batch_size]
+            x, y = augment(images[batch], args, train_split.spec, g), labels[batch]
+            target = y * (1 - args.label_smoothing) + 0.5 * args.label_smoothing
+            loss = F.binary_cross_entropy_with_logits(model(x).squeeze(1), target, weight=class_weight[y.long()])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            model_loss += loss.item()
+            if args.ema > 0:
+                with torch.no_grad():
+                    for a, m in zip(averaged.state_dict().values(), model.state_dict().values()):
+                        a.copy_(a * args.ema + m * (1 - args.ema)) if a.dtype.is_floating_point else a.copy_(m)
+        dev_probabilities = predict(averaged, dev)
+        threshold = choose_threshold(dev.labels, dev_probabilities, args.min_sensitivity)
+        dev_metrics = at_threshold(dev.labels, dev_probabilities, threshold)
+        history.append({"epoch": epoch, "loss": model_loss / steps_per_epoch, "seconds": time.time() - started,
+                        "dev": dev_metrics})
+        log(f"epoch {epoch:2d} loss {model_loss / steps_per_epoch:.4f} dev auc {dev_metrics['auc']:.4f} "
+            f"acc {dev_metrics['accuracy']:.4f} sens {dev_metrics['sensitivity']:.3f} "
+            f"spec {dev_metrics['specificity']:.3f} t {threshold:.3f} ({time.time() - started:.0f} s)")
+        if dev_metrics["auc"] > best[0]:
+            best = (dev_metrics["auc"], copy.deepcopy(averaged))
+    return best[1], history
+
+
+def main() -> None:
+    args = parse_args()
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads or torch.get_num_threads())
+    args.run_dir.mkdir(parents=True, exist_ok=True)
+    log_file = (args.run_dir / "train.log").open("w")
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+        log_file.write(line + "\n")
+        log_file.flush()
+
+    full_train, dev = load_split(args.tensors, "train"), load_split(args.tensors, "dev")
+    train_split, validation = split_by_patient(full_train, args.validation_fraction, args.seed)
+    log(f"train {len(train_split.labels)} validation {len(validation.labels)} dev {len(dev.labels)} "
+        f"spec {json.dumps(full_train.spec)} args {vars(args)}")
+    model, history = train(args, train_split, dev, log)
+
+    dev_probabilities, validation_probabilities = predict(model, dev), predict(model, validation)
+    threshold = choose_threshold(dev.labels, dev_probabilities, args.min_sensitivity)
+    results = {
+        "bestEpoch": max(history, key=lambda h: h["dev"]["auc"])["epoch"],
+        "threshold": threshold,
+        "dev": at_threshold(dev.labels, dev_probabilities, threshold),
+        "validation": at_threshold(validation.labels, validation_probabilities, threshold),
+        "history": history,
+        "args": {k: str(v) for k, v in vars(args).items()},
+    }
+    (args.run_dir / "results.json").write_text(json.dumps(results, indent=2))
+    torch.save(model.state_dict(), args.run_dir / "model.pt")
+    log(f"best epoch {results['bestEpoch']}: dev {json.dumps(results['dev'])} validation {json.dumps(results['validation'])}")
+    if args.export:
+        from export import export_model
+
+        curves = {"dev": (dev.labels, dev_probabilities), "validation": (validation.labels, validation_probabilities)}
+        export_model(model, full_train, dev, curves, results, args, log)
+
+
+if __name__ == "__main__":
+    main()
