@@ -1,0 +1,93 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { crc32, deflateSync } from "node:zlib";
+import { PNG } from "pngjs";
+import { describe, expect, it } from "vitest";
+import { preprocessImage } from "../../lambda/core/preprocess.js";
+import { readManifest, defaultModelDir } from "../../lambda/core/manifest.js";
+import { FIXTURES, anyXray } from "../support/forms.js";
+
+const spec = (await readManifest(defaultModelDir())).input.preprocessing;
+
+function correlation(a: Float32Array, b: Float32Array): number {
+  const mean = (x: Float32Array) => x.reduce((s, v) => s + v, 0) / x.length;
+  const [ma, mb] = [mean(a), mean(b)];
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += (a[i]! - ma) * (b[i]! - mb);
+    aa += (a[i]! - ma) ** 2;
+    bb += (b[i]! - mb) ** 2;
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+/** A grey image encoded by pngjs as grey (0), RGB (2) or RGBA (6) 8-bit PNG. */
+function png8(width: number, height: number, pixel: (x: number, y: number) => number, colorType: 0 | 2 | 6): Buffer {
+  const png = new PNG({ width, height });
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
+    const v = pixel(x, y);
+    png.data.set([v, v, v, 255], (y * width + x) * 4);
+  }
+  return PNG.sync.write(png, { colorType, inputColorType: 6, inputHasAlpha: true });
+}
+
+/** A 16-bit grey PNG, written chunk by chunk because pngjs only writes 16 bits from 16-bit input. */
+function png16(width: number, height: number, pixel: (x: number, y: number) => number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), body.length + 4);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([16, 0, 0, 0, 0], 8);
+  const rows = Buffer.alloc(height * (1 + width * 2));
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) rows.writeUInt16BE(pixel(x, y) * 257, y * (1 + width * 2) + 1 + x * 2);
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return Buffer.concat([signature, chunk("IHDR", header), chunk("IDAT", deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
+}
+
+describe("preprocessImage", () => {
+  it("turns a full-resolution X-ray into a standardised tensor of the model's input size", async () => {
+    // Act
+    const { header, tensor } = await preprocessImage(await anyXray(), spec);
+    // Assess
+    expect(header.type).toBe("image/jpeg");
+    expect(tensor).toHaveLength(spec.width * spec.height);
+    const mean = tensor.reduce((s, v) => s + v, 0) / tensor.length;
+    const std = Math.sqrt(tensor.reduce((s, v) => s + (v - mean) ** 2, 0) / tensor.length);
+    expect(Math.abs(mean)).toBeLessThan(0.1);
+    expect(std).toBeGreaterThan(0.8);
+    expect(std).toBeLessThan(1.2);
+  });
+
+  it("gives a full-resolution original nearly the tensor of its 224-pixel training copy", async () => {
+    // Prepare: the training data were downscaled elsewhere; serving downscales originals itself
+    const name = "person1247_virus_2115.jpeg";
+    const original = await readFile(join(FIXTURES, "xrays", "PNEUMONIA", name));
+    const trainingCopy = await readFile(join(FIXTURES, "chest_xray", "sample", "PNEUMONIA", name));
+    // Act
+    const [served, trained] = await Promise.all([preprocessImage(original, spec), preprocessImage(trainingCopy, spec)]);
+    // Assess
+    expect(correlation(served.tensor, trained.tensor)).toBeGreaterThan(0.99);
+  });
+
+  it("reads grey, 16-bit, RGB and RGBA PNGs alike", async () => {
+    // Prepare
+    const gradient = (x: number, y: number) => (x * 2 + y) % 256;
+    const kinds = [png8(200, 160, gradient, 0), png16(200, 160, gradient), png8(200, 160, gradient, 2), png8(200, 160, gradient, 6)];
+    // Act
+    const tensors = await Promise.all(kinds.map(async (png) => (await preprocessImage(png, spec)).tensor));
+    // Assess
+    for (const tensor of tensors.slice(1)) expect(correlation(tensor, tensors[0]!)).toBeGreaterThan(0.999);
+  });
+
+  it("refuses a JPEG truncated after its header with 422", async () => {
+    const xray = await anyXray();
+    await expect(preprocessImage(xray.subarray(0, 1500), spec)).rejects.toMatchObject({ status: 422, code: "UNUSABLE_IMAGE" });
+  });
+});

@@ -1,0 +1,89 @@
+import { readFile } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLocalApi, type LocalApiProcess } from "../support/local-api-process.js";
+import { imageForm, xrayFixtures } from "../support/forms.js";
+import { FORM_LIMITS } from "../../lambda/core/limits.js";
+
+let api: LocalApiProcess;
+
+beforeAll(async () => {
+  api = await startLocalApi();
+});
+
+afterAll(async () => {
+  await api?.stop();
+});
+
+/** POSTs a file as `curl -F file=@name` does. */
+async function postFile(bytes: Uint8Array, filename: string, type = "image/jpeg") {
+  const form = new FormData();
+  form.append("file", new Blob([bytes], { type }), filename);
+  const response = await fetch(`${api.url}/pneumonia_classifier`, { method: "POST", body: form });
+  return { status: response.status, json: await response.json() };
+}
+
+/** Sends raw bytes with a Content-Type, for bodies fetch would not produce. */
+async function postRaw(body: Buffer, contentType: string) {
+  const response = await fetch(`${api.url}/pneumonia_classifier`, { method: "POST", body, headers: { "content-type": contentType } });
+  return { status: response.status, json: await response.json() };
+}
+
+describe("local API over real HTTP", () => {
+  it("classifies the full-resolution X-ray fixtures", async () => {
+    // Prepare
+    const fixtures = await xrayFixtures();
+    // Act
+    const answers = [];
+    for (const fixture of fixtures) answers.push({ fixture, ...(await postFile(await readFile(fixture.path), fixture.name)) });
+    // Assess
+    for (const { status, json } of answers) {
+      expect(status).toBe(200);
+      expect(json.probability).toBe(json.probabilities[json.prediction]);
+      expect(json.model.name).toBe("pneumonia-cnn");
+    }
+    const correct = answers.filter(({ fixture, json }) => json.prediction === fixture.label).length;
+    expect(correct).toBeGreaterThanOrEqual(fixtures.length - 1);
+  });
+
+  it("answers a text file, an empty form and a truncated form with 4xx JSON, and keeps serving", async () => {
+    // Prepare
+    const truncated = await imageForm(await readFile((await xrayFixtures())[0]!.path));
+    // Act
+    const text = await postFile(Buffer.from("not an x-ray"), "notes.txt", "text/plain");
+    const empty = await postRaw(Buffer.from("--b--\r\n"), "multipart/form-data; boundary=b");
+    const cut = await postRaw(truncated.body.subarray(0, truncated.body.length / 2), truncated.contentType);
+    const health = await fetch(`${api.url}/health`);
+    // Assess
+    expect([text.status, text.json.error.code]).toEqual([415, "UNSUPPORTED_MEDIA_TYPE"]);
+    expect([empty.status, empty.json.error.code]).toEqual([400, "MISSING_FILE"]);
+    expect([cut.status, cut.json.error.code]).toEqual([400, "MALFORMED_FORM"]);
+    expect(health.status).toBe(200);
+    expect(api.process.exitCode).toBeNull();
+  });
+
+  it("refuses a body over API Gateway's limit with 413, as API Gateway would", async () => {
+    // Node's fetch would stream the whole body first; a raw request shows the front cuts it off.
+    const status = await new Promise<number>((resolve, reject) => {
+      const request = httpRequest(`${api.url}/pneumonia_classifier`, {
+        method: "POST",
+        headers: { "content-type": "multipart/form-data; boundary=b" },
+      });
+      request.on("response", (response) => resolve(response.statusCode ?? 0));
+      request.on("error", reject);
+      request.end(Buffer.alloc(FORM_LIMITS.maxBodyBytes + 1024));
+    });
+    expect(status).toBe(413);
+    expect((await fetch(`${api.url}/health`)).status).toBe(200);
+  });
+
+  it("serves /health, /openapi.json and /docs", async () => {
+    const health = await (await fetch(`${api.url}/health`)).json();
+    const openapi = await (await fetch(`${api.url}/openapi.json`)).json();
+    const docs = await fetch(`${api.url}/docs`);
+    expect(health.model.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(openapi.paths["/pneumonia_classifier"].post).toBeDefined();
+    expect(docs.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(await docs.text()).toContain("Try it");
+  });
+});

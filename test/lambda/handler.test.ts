@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { handler } from "../../lambda/handler.js";
+import type { ApiGatewayEvent } from "../../lambda/adapters/api-gateway-event.js";
+import { httpApiEvent, lambdaContext, restApiEvent, type RequestSpec } from "../support/events.js";
+import { anyXray, imageForm } from "../support/forms.js";
+import { IMAGE_LIMITS } from "../../lambda/core/limits.js";
+
+const EVENT_VERSIONS = [
+  ["REST API (payload 1.0)", restApiEvent],
+  ["HTTP API (payload 2.0)", httpApiEvent],
+] as const;
+
+async function invoke(event: ApiGatewayEvent) {
+  const result = await handler(event, lambdaContext);
+  if (typeof result === "string") throw new Error("the handler answered a bare string");
+  return { status: result.statusCode, headers: result.headers ?? {}, json: JSON.parse(result.body ?? "null") };
+}
+
+async function xrayRequest(overrides: Partial<RequestSpec> = {}): Promise<RequestSpec> {
+  const { body, contentType } = await imageForm(await anyXray());
+  return { body, headers: { "Content-Type": contentType }, ...overrides };
+}
+
+describe.each(EVENT_VERSIONS)("handler with %s events", (_name, buildEvent) => {
+  it("classifies a real X-ray sent as base64 multipart", async () => {
+    // Prepare
+    const event = buildEvent(await xrayRequest());
+    // Act
+    const { status, json } = await invoke(event);
+    // Assess
+    expect(status).toBe(200);
+    expect(["NORMAL", "PNEUMONIA"]).toContain(json.prediction);
+    expect(json.probability).toBe(json.probabilities[json.prediction]);
+    expect(json.probability).toBeGreaterThanOrEqual(0.5);
+    expect(json.probabilities.NORMAL + json.probabilities.PNEUMONIA).toBeCloseTo(1, 5);
+    expect(json.model).toEqual({ name: "pneumonia-cnn", version: expect.any(String) });
+  });
+
+  it("reads a form body that is not base64-encoded, as API Gateway passes text", async () => {
+    // Prepare: a UTF-8 form, which API Gateway passes as text when multipart is not a binary media type
+    const { body, contentType } = await imageForm(Buffer.from("plain text, not an X-ray: é"), "notes.txt", "file", "text/plain");
+    // Act
+    const { status, json } = await invoke(buildEvent({ body, headers: { "content-type": contentType }, base64: false }));
+    // Assess: the form was read and the file reached the image check
+    expect(status).toBe(415);
+    expect(json.error.code).toBe("UNSUPPORTED_MEDIA_TYPE");
+  });
+
+  it("reads header names in any case", async () => {
+    const request = await xrayRequest();
+    const contentType = request.headers!["Content-Type"]!;
+    const { status } = await invoke(buildEvent({ ...request, headers: { "CONTENT-TYPE": contentType } }));
+    expect(status).toBe(200);
+  });
+
+  it.each([
+    ["a malformed form", 400, "MALFORMED_FORM", { headers: { "content-type": "multipart/form-data; boundary=x" }, body: Buffer.from("--x\r\nbroken") }],
+    ["a form without a file", 400, "MISSING_FILE", { headers: { "content-type": "multipart/form-data; boundary=x" }, body: Buffer.from("--x--\r\n") }],
+    ["a text file", 415, "UNSUPPORTED_MEDIA_TYPE", undefined],
+    ["a JSON body", 415, "UNSUPPORTED_MEDIA_TYPE", { headers: { "content-type": "application/json" }, body: Buffer.from("{}"), base64: false }],
+    ["a body over the limit", 413, "PAYLOAD_TOO_LARGE", { headers: { "content-type": "multipart/form-data; boundary=x" }, body: Buffer.alloc(IMAGE_LIMITS.maxFileBytes + 1) }],
+    ["a corrupt JPEG", 422, "UNUSABLE_IMAGE", undefined],
+  ] as const)("answers %s with %i and a JSON error", async (name, status, code, spec) => {
+    // Prepare
+    const xray = await anyXray();
+    const files: Record<string, Buffer> = { "a text file": Buffer.from("patient notes"), "a corrupt JPEG": xray.subarray(0, 2000) };
+    const request = spec ?? (await imageForm(files[name]!).then((f) => ({ body: f.body, headers: { "content-type": f.contentType } })));
+    // Act
+    const answer = await invoke(buildEvent(request));
+    // Assess
+    expect(answer.status).toBe(status);
+    expect(answer.headers["content-type"]).toBe("application/json");
+    expect(answer.json).toEqual({ error: { code, message: expect.any(String) } });
+    expect(answer.json.error.message.length).toBeGreaterThan(30);
+  });
+
+  it("answers GET /health with the loaded model", async () => {
+    const { status, json } = await invoke(buildEvent({ method: "GET", path: "/health" }));
+    expect(status).toBe(200);
+    expect(json).toEqual({ status: "ok", model: { name: "pneumonia-cnn", version: expect.any(String), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+  });
+
+  it("serves the OpenAPI document and the docs page", async () => {
+    const openapi = await invoke(buildEvent({ method: "GET", path: "/openapi.json" }));
+    expect(openapi.json.openapi).toMatch(/^3\./);
+    expect(Object.keys(openapi.json.paths)).toEqual(["/pneumonia_classifier", "/health", "/openapi.json", "/docs"]);
+    const docs = await handler(buildEvent({ method: "GET", path: "/docs" }), lambdaContext);
+    expect(typeof docs !== "string" && docs.headers?.["content-type"]).toMatch(/^text\/html/);
+    expect(typeof docs !== "string" && docs.body).toContain("/pneumonia_classifier");
+  });
+
+  it("answers an unknown path with 404 and a wrong method with 405", async () => {
+    expect((await invoke(buildEvent({ method: "GET", path: "/predict" }))).status).toBe(404);
+    const wrongMethod = await invoke(buildEvent({ method: "GET", path: "/pneumonia_classifier" }));
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.allow).toBe("POST");
+  });
+});
