@@ -1,6 +1,11 @@
-"""Writes the selected model as ONNX with its manifest, model card and ROC curve."""
+"""Combines trained members (train.py run directories) into the served model: averages their logits, chooses the
+decision threshold on the dev set, and writes model.onnx, manifest.json, MODEL_CARD.md and roc.png.
+
+    python training/export.py --members training/.cache/runs/seed-1 training/.cache/runs/seed-2
+"""
 from __future__ import annotations
 
+import argparse
 import datetime
 import hashlib
 import json
@@ -12,8 +17,9 @@ import onnxruntime
 import torch
 from PIL import Image, ImageDraw
 
-from dataset import LABELS, Split
-from metrics import roc_curve
+from dataset import LABELS, Split, load_split, split_by_patient
+from metrics import at_threshold, choose_threshold, roc_curve
+from model import PneumoniaCNN
 
 CITATION = ('Kermany D., Zhang K., Goldbaum M. (2018). "Labeled Optical Coherence Tomography (OCT) and Chest X-Ray '
             'Images for Classification". Mendeley Data, v2. doi:10.17632/rscbjbr9sj.2. License: CC BY 4.0.')
@@ -21,8 +27,19 @@ MODEL_NAME = "pneumonia-cnn"
 MODEL_VERSION = "1.0.0"
 
 
+class Ensemble(torch.nn.Module):
+    """Members' PNEUMONIA logits averaged; one member is an ensemble of one."""
+
+    def __init__(self, members: list[torch.nn.Module]):
+        super().__init__()
+        self.members = torch.nn.ModuleList(members)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return torch.stack([member(image) for member in self.members]).mean(0)
+
+
 class ServedModel(torch.nn.Module):
-    """The trained CNN with the dev-chosen threshold folded into its bias, answering both class probabilities.
+    """The ensemble with the dev-chosen threshold folded into its output, answering both class probabilities.
 
     Shifting the logit by logit(threshold) moves the decision point to 0.5, so the probability the API
     reports for its prediction is always the larger one.
@@ -38,9 +55,40 @@ class ServedModel(torch.nn.Module):
         return torch.cat([1 - pneumonia, pneumonia], dim=1)
 
 
-def export_model(model, full_train: Split, dev: Split, curves: dict, results: dict, args, log) -> None:
+def load_member(run_dir: Path) -> tuple[torch.nn.Module, dict]:
+    member = json.loads((run_dir / "member.json").read_text())
+    model = PneumoniaCNN(tuple(int(w) for w in member["args"]["widths"].split(",")), float(member["args"]["dropout"]))
+    model.load_state_dict(torch.load(run_dir / "model.pt"))
+    return model.eval(), member
+
+
+def export_members(run_dirs: list[Path], tensors: Path, out: Path, min_sensitivity: float, validation_fraction: float,
+                   split_seed: int, log) -> None:
+    from train import predict
+
+    full_train, dev = load_split(tensors, "train"), load_split(tensors, "dev")
+    _, validation = split_by_patient(full_train, validation_fraction, split_seed)
+    loaded = [load_member(run_dir) for run_dir in run_dirs]
+    model = Ensemble([m for m, _ in loaded]).eval()
+    dev_probabilities, validation_probabilities = predict(model, dev), predict(model, validation)
+    threshold = choose_threshold(dev.labels, dev_probabilities, min_sensitivity)
+    results = {
+        "threshold": threshold,
+        "dev": at_threshold(dev.labels, dev_probabilities, threshold),
+        "validation": at_threshold(validation.labels, validation_probabilities, threshold),
+        "members": [{"run": str(run_dir), "seed": int(member["args"]["seed"]), "bestEpoch": member["bestEpoch"],
+                     "devAuc": round(max(h["dev"]["auc"] for h in member["history"]), 5)}
+                    for run_dir, (_, member) in zip(run_dirs, loaded)],
+        "args": loaded[0][1]["args"],
+        "minSensitivity": min_sensitivity,
+    }
+    log(f"ensemble of {len(loaded)}: dev {json.dumps(results['dev'])} validation {json.dumps(results['validation'])}")
+    curves = {"dev": (dev.labels, dev_probabilities), "validation": (validation.labels, validation_probabilities)}
+    export_model(model, full_train, dev, curves, results, out, log)
+
+
+def export_model(model, full_train: Split, dev: Split, curves: dict, results: dict, out: Path, log) -> None:
     """curves: split name -> (labels, probabilities) of the unfolded model, for the ROC plot."""
-    out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     threshold = results["threshold"]
     served = ServedModel(model.eval(), threshold).eval()
@@ -61,7 +109,8 @@ def export_model(model, full_train: Split, dev: Split, curves: dict, results: di
         "bytes": len(model_bytes),
         "architecture": {
             "kind": "CNN: conv3x3-BN-ReLU stages with max pooling, global average pooling, dropout, one linear layer",
-            "widths": [int(w) for w in args.widths.split(",")],
+            "widths": [int(w) for w in results["args"]["widths"].split(",")],
+            "members": len(results["members"]),
             "parameters": sum(p.numel() for p in model.parameters()),
         },
         "input": {"name": "image", "shape": ["batch", 1, spec["height"], spec["width"]], "layout": "NCHW",
@@ -71,12 +120,10 @@ def export_model(model, full_train: Split, dev: Split, curves: dict, results: di
         "threshold": 0.5,
         "thresholdSelection": {
             "rawThreshold": threshold,
-            "rule": f"best dev accuracy with sensitivity >= {args.min_sensitivity}, folded into the output bias",
+            "rule": f"best dev accuracy with sensitivity >= {results['minSensitivity']}, folded into the output bias",
         },
-        "metrics": {"validation": results["validation"], "dev": results["dev"], "bestEpoch": results["bestEpoch"]},
-        "training": {"args": results["args"], "epochs": [
-            {"epoch": h["epoch"], "loss": round(h["loss"], 5), "devAuc": round(h["dev"]["auc"], 5)}
-            for h in results["history"]]},
+        "metrics": {"validation": results["validation"], "dev": results["dev"]},
+        "training": {"args": results["args"], "members": results["members"]},
         "data": {
             "citation": CITATION,
             "license": "CC BY 4.0",
@@ -132,3 +179,20 @@ def draw_roc(path: Path, curves: dict, results: dict, size: int = 480, margin: i
                       *(c + 4 for c in point(1 - m["specificity"], m["sensitivity"]))], outline=colour, width=2)
     draw.text((margin, 4), f"{MODEL_NAME} {MODEL_VERSION}: ROC (circle: chosen threshold)", fill="black")
     image.save(path)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--members", type=Path, nargs="+", required=True, help="train.py run directories")
+    p.add_argument("--tensors", type=Path, default=Path("training/.cache/tensors"))
+    p.add_argument("--out", type=Path, default=Path("models/pneumonia-cnn"))
+    p.add_argument("--min-sensitivity", type=float, default=0.95)
+    p.add_argument("--validation-fraction", type=float, default=0.15)
+    p.add_argument("--split-seed", type=int, default=20261125)
+    args = p.parse_args()
+    export_members(args.members, args.tensors, args.out, args.min_sensitivity, args.validation_fraction,
+                   args.split_seed, print)
+
+
+if __name__ == "__main__":
+    main()

@@ -16,6 +16,12 @@ def _confusion(name: str, m: dict) -> str:
             f"| PNEUMONIA | {c['falseNormal']} | {c['truePneumonia']} |\n")
 
 
+def _members(members: list[dict]) -> str:
+    rows = "".join(f"| {m['seed']} | {m['bestEpoch']} | {m['devAuc']:.3f} |\n" for m in members)
+    return (f"{len(members)} member(s), identical but for the seed; the served model averages their logits. "
+            f"Each member keeps the epoch of its best dev AUC.\n\n| seed | best epoch | dev AUC |\n|---|---|---|\n{rows}")
+
+
 def write_model_card(path: Path, manifest: dict) -> None:
     m, spec, data = manifest["metrics"], manifest["input"]["preprocessing"], manifest["data"]
     args = manifest["training"]["args"]
@@ -52,7 +58,7 @@ Attribution is required by the licence: keep this citation with any copy of the 
 ## Metrics
 Decision threshold: chosen on dev as the {manifest['thresholdSelection']['rule']}
 (raw probability {manifest['thresholdSelection']['rawThreshold']:.4f}; after folding, the model predicts
-PNEUMONIA when its PNEUMONIA probability is at least {manifest['threshold']}). Best epoch: {m['bestEpoch']}.
+PNEUMONIA when its PNEUMONIA probability is at least {manifest['threshold']}).
 
 | split | images | accuracy | AUC | sensitivity | specificity |
 |---|---|---|---|---|---|
@@ -68,7 +74,8 @@ distribution and says little about other X-ray machines.
 ![ROC curve](roc.png)
 
 ## Training
-Seed {args['seed']}; {args['epochs']} epochs of AdamW (lr {args['lr']}, weight decay {args['weight_decay']}, one-cycle
+{_members(manifest['training']['members'])}
+Each member: {args['epochs']} epochs of AdamW (lr {args['lr']}, weight decay {args['weight_decay']}, one-cycle
 schedule), batch {args['batch_size']}, class-weighted binary cross-entropy against the 1:3 NORMAL:PNEUMONIA imbalance,
 label smoothing {args['label_smoothing']}, dropout {args['dropout']}, weight averaging (EMA {args['ema']}). Augmentation:
 rotation +-10 degrees, zoom +-12 %, shift +-8 %, gamma/contrast/brightness jitter (strength {args['photometric']}),

@@ -1,7 +1,7 @@
-"""Trains the pneumonia CNN on tensors written by export-tensors.ts, selects the epoch and the decision
-threshold on the dev set, and (with --export) writes model.onnx, manifest.json and MODEL_CARD.md.
+"""Trains one pneumonia CNN on tensors written by export-tensors.ts and keeps the epoch with the best dev AUC
+in --run-dir. With --export it also writes that model alone as the served model (see export.py for ensembles).
 
-    npm run train            # export tensors, then: python training/train.py --export
+    npm run train            # exports the tensors, trains the ensemble members, exports the served model
 """
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--min-sensitivity", type=float, default=0.95)
     p.add_argument("--validation-fraction", type=float, default=0.15)
     p.add_argument("--threads", type=int, default=0, help="0: all cores")
-    p.add_argument("--seed", type=int, default=20261125)
+    p.add_argument("--seed", type=int, default=20261125, help="seed of initialisation, order and augmentation")
+    p.add_argument("--split-seed", type=int, default=20261125, help="seed of the patient-level validation split")
     return p.parse_args()
 
 
@@ -118,29 +119,20 @@ def main() -> None:
         log_file.flush()
 
     full_train, dev = load_split(args.tensors, "train"), load_split(args.tensors, "dev")
-    train_split, validation = split_by_patient(full_train, args.validation_fraction, args.seed)
+    train_split, validation = split_by_patient(full_train, args.validation_fraction, args.split_seed)
     log(f"train {len(train_split.labels)} validation {len(validation.labels)} dev {len(dev.labels)} "
         f"spec {json.dumps(full_train.spec)} args {vars(args)}")
     model, history = train(args, train_split, dev, log)
-
-    dev_probabilities, validation_probabilities = predict(model, dev), predict(model, validation)
-    threshold = choose_threshold(dev.labels, dev_probabilities, args.min_sensitivity)
-    results = {
-        "bestEpoch": max(history, key=lambda h: h["dev"]["auc"])["epoch"],
-        "threshold": threshold,
-        "dev": at_threshold(dev.labels, dev_probabilities, threshold),
-        "validation": at_threshold(validation.labels, validation_probabilities, threshold),
-        "history": history,
-        "args": {k: str(v) for k, v in vars(args).items()},
-    }
-    (args.run_dir / "results.json").write_text(json.dumps(results, indent=2))
+    best = max(history, key=lambda h: h["dev"]["auc"])
     torch.save(model.state_dict(), args.run_dir / "model.pt")
-    log(f"best epoch {results['bestEpoch']}: dev {json.dumps(results['dev'])} validation {json.dumps(results['validation'])}")
+    member = {"args": {k: str(v) for k, v in vars(args).items()}, "bestEpoch": best["epoch"], "history": history}
+    (args.run_dir / "member.json").write_text(json.dumps(member, indent=2))
+    log(f"best epoch {best['epoch']}: dev {json.dumps(best['dev'])}")
     if args.export:
-        from export import export_model
+        from export import export_members
 
-        curves = {"dev": (dev.labels, dev_probabilities), "validation": (validation.labels, validation_probabilities)}
-        export_model(model, full_train, dev, curves, results, args, log)
+        export_members([args.run_dir], args.tensors, args.out, args.min_sensitivity, args.validation_fraction,
+                       args.split_seed, log)
 
 
 if __name__ == "__main__":
