@@ -7,6 +7,9 @@ import { FORM_LIMITS } from "../../lambda/core/limits.js";
 
 let api: LocalApiProcess;
 
+/** A JSON answer as the tests read it; its shape is what the assertions check. */
+type Json = any;
+
 beforeAll(async () => {
   api = await startLocalApi();
 });
@@ -20,13 +23,13 @@ async function postFile(bytes: Uint8Array, filename: string, type = "image/jpeg"
   const form = new FormData();
   form.append("file", new Blob([bytes], { type }), filename);
   const response = await fetch(`${api.url}/pneumonia_classifier`, { method: "POST", body: form });
-  return { status: response.status, json: await response.json() };
+  return { status: response.status, json: (await response.json()) as Json };
 }
 
 /** Sends raw bytes with a Content-Type, for bodies fetch would not produce. */
 async function postRaw(body: Buffer, contentType: string) {
   const response = await fetch(`${api.url}/pneumonia_classifier`, { method: "POST", body, headers: { "content-type": contentType } });
-  return { status: response.status, json: await response.json() };
+  return { status: response.status, json: (await response.json()) as Json };
 }
 
 describe("local API over real HTTP", () => {
@@ -78,8 +81,8 @@ describe("local API over real HTTP", () => {
   });
 
   it("serves /health, /openapi.json and /docs", async () => {
-    const health = await (await fetch(`${api.url}/health`)).json();
-    const openapi = await (await fetch(`${api.url}/openapi.json`)).json();
+    const health = (await (await fetch(`${api.url}/health`)).json()) as Json;
+    const openapi = (await (await fetch(`${api.url}/openapi.json`)).json()) as Json;
     const docs = await fetch(`${api.url}/docs`);
     expect(health.model.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(openapi.paths["/pneumonia_classifier"].post).toBeDefined();

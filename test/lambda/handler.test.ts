@@ -64,7 +64,8 @@ describe.each(EVENT_VERSIONS)("handler with %s events", (_name, buildEvent) => {
     // Prepare
     const xray = await anyXray();
     const files: Record<string, Buffer> = { "a text file": Buffer.from("patient notes"), "a corrupt JPEG": xray.subarray(0, 2000) };
-    const request = spec ?? (await imageForm(files[name]!).then((f) => ({ body: f.body, headers: { "content-type": f.contentType } })));
+    const form = spec ? undefined : await imageForm(files[name]!);
+    const request: RequestSpec = form ? { body: form.body, headers: { "content-type": form.contentType } } : { ...spec };
     // Act
     const answer = await invoke(buildEvent(request));
     // Assess

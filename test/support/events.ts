@@ -62,6 +62,7 @@ export function httpApiEvent(spec: RequestSpec): APIGatewayProxyEventV2 {
     rawQueryString: "",
     headers,
     ...encodeBody(spec),
+    body: encodeBody(spec).body ?? undefined,
     requestContext: {
       accountId: "123456789012",
       apiId: "abc123defg",
