@@ -1,10 +1,17 @@
 /**
  * Single-image inference time of the served model, on one thread, as the model card reports it.
  *
- *   npm run bench:inference
+ *   npm run bench:inference [-- --card models/pneumonia-cnn/MODEL_CARD.md]
+ *
+ * With --card, the figures also replace the card's inference-time section.
  */
 import { Classifier } from "../lambda/core/classifier.js";
 import { defaultModelDir } from "../lambda/core/manifest.js";
+import { replaceCardSection } from "./model-card-section.js";
+import { parseArgs } from "node:util";
+import { cpus } from "node:os";
+
+const { values } = parseArgs({ options: { card: { type: "string" } } });
 
 const RUNS = 500;
 const classifier = await Classifier.load(defaultModelDir(), { threads: 1 });
@@ -18,4 +25,9 @@ for (let i = 0; i < RUNS; i++) {
 }
 times.sort((a, b) => a - b);
 const at = (q: number) => times[Math.min(RUNS - 1, Math.floor(q * RUNS))]!.toFixed(2);
-console.log(`${classifier.manifest.name} ${classifier.manifest.version}: single-image inference on 1 thread, ${RUNS} runs: p50 ${at(0.5)} ms, p99 ${at(0.99)} ms`);
+const report =
+  `Single-image inference of ${classifier.manifest.name} ${classifier.manifest.version} with onnxruntime-node on 1 thread ` +
+  `(${cpus()[0]?.model ?? "unknown CPU"}), ${RUNS} runs after 50 warm-up runs: p50 ${at(0.5)} ms, p99 ${at(0.99)} ms. ` +
+  "Command: `npm run bench:inference`.";
+console.log(report);
+if (values.card) await replaceCardSection(values.card, "inference-time", report);

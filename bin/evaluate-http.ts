@@ -2,17 +2,21 @@
  * Measures the served model over real HTTP: posts every image of a Kaggle-layout folder to a running
  * API (`npm start`) and prints accuracy, AUC, sensitivity, specificity and the confusion matrix.
  *
- *   npm run evaluate -- --url http://127.0.0.1:3000 --data ../shared/data/chest_xray/dev
+ *   npm run evaluate -- --url http://127.0.0.1:3000 --data ../shared/data/chest_xray/dev [--card models/pneumonia-cnn/MODEL_CARD.md]
+ *
+ * With --card, the figures also replace the card's served-metrics section.
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { replaceCardSection } from "./model-card-section.js";
 
 const { values } = parseArgs({
   options: {
     url: { type: "string", default: "http://127.0.0.1:3000" },
     data: { type: "string", default: "../shared/data/chest_xray/dev" },
     "api-key": { type: "string" },
+    card: { type: "string" },
   },
 });
 
@@ -51,7 +55,21 @@ for (const label of ["NORMAL", "PNEUMONIA"] as const) {
 }
 const count = (label: string, prediction: string) => scored.filter((s) => s.label === label && s.prediction === prediction).length;
 const [tp, tn, fp, fn] = [count("PNEUMONIA", "PNEUMONIA"), count("NORMAL", "NORMAL"), count("NORMAL", "PNEUMONIA"), count("PNEUMONIA", "NORMAL")];
-console.log(`Served model at ${values.url}, ${scored.length} images of ${values.data}, ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
-console.log("| images | accuracy | AUC | sensitivity | specificity |\n|---|---|---|---|---|");
-console.log(`| ${scored.length} | ${((tp + tn) / scored.length).toFixed(3)} | ${rocAuc(scored).toFixed(3)} | ${(tp / (tp + fn)).toFixed(3)} | ${(tn / (tn + fp)).toFixed(3)} |\n`);
-console.log(`| | predicted NORMAL | predicted PNEUMONIA |\n|---|---|---|\n| NORMAL | ${tn} | ${fp} |\n| PNEUMONIA | ${fn} | ${tp} |`);
+const auc = rocAuc(scored);
+const seconds = ((performance.now() - started) / 1000).toFixed(1);
+const report = [
+  `Measured over real HTTP against \`npm start\` (${values.url}), the served preprocessing and model, on ${scored.length} images of \`${values.data}\` in ${seconds} s:`,
+  "",
+  "| images | accuracy | AUC | sensitivity | specificity |",
+  "|---|---|---|---|---|",
+  `| ${scored.length} | ${((tp + tn) / scored.length).toFixed(3)} | ${auc.toFixed(3)} | ${(tp / (tp + fn)).toFixed(3)} | ${(tn / (tn + fp)).toFixed(3)} |`,
+  "",
+  "| | predicted NORMAL | predicted PNEUMONIA |",
+  "|---|---|---|",
+  `| NORMAL | ${tn} | ${fp} |`,
+  `| PNEUMONIA | ${fn} | ${tp} |`,
+  "",
+  `Command: \`npm start\`, then \`npm run evaluate -- --data ${values.data}\`.`,
+].join("\n");
+console.log(report);
+if (values.card) await replaceCardSection(values.card, "served-metrics", report);

@@ -69,6 +69,16 @@ Measured by `npm run train` (PyTorch on the exported tensors). Dev figures are o
 and the threshold were chosen on the same images. The validation split comes from the training
 distribution and says little about other X-ray machines.
 
+### Through the served API
+<!-- served-metrics -->
+Not measured yet for this model: run `npm start`, then `npm run evaluate -- --card models/pneumonia-cnn/MODEL_CARD.md`.
+<!-- /served-metrics -->
+
+### Inference time
+<!-- inference-time -->
+Not measured yet for this model: run `npm run bench:inference -- --card models/pneumonia-cnn/MODEL_CARD.md`.
+<!-- /inference-time -->
+
 {_confusion('validation', m['validation'])}
 {_confusion('dev', m['dev'])}
 ![ROC curve](roc.png)
