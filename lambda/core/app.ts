@@ -7,6 +7,7 @@ import { openApiDocument } from "./openapi.js";
 import { renderDocsPage } from "./docs-page.js";
 import { logger } from "./logger.js";
 import type { Classifier } from "./classifier.js";
+import { API_ROUTES, type RouteName } from "./routes.js";
 
 /** What the core needs from its host. */
 export interface AppDependencies {
@@ -69,13 +70,12 @@ async function docs(_request: CoreRequest, deps: AppDependencies): Promise<CoreR
   return { statusCode: 200, headers: { "content-type": "text/html; charset=utf-8" }, body };
 }
 
-/** Every route of the API, by path then method; adapters and the CDK stack expose exactly these. */
-export const ROUTES: Readonly<Record<string, Readonly<Record<string, Route>>>> = {
-  "/pneumonia_classifier": { POST: classify },
-  "/health": { GET: health },
-  "/openapi.json": { GET: openApi },
-  "/docs": { GET: docs },
-};
+const ROUTE_HANDLERS: Record<RouteName, Route> = { classify, health, openApi, docs };
+
+/** Every route of the API, by path then method, built from API_ROUTES, which the CDK stack deploys too. */
+const ROUTES: Readonly<Record<string, Readonly<Record<string, Route>>>> = Object.fromEntries(
+  Object.entries(API_ROUTES).map(([name, { path, method }]) => [path, { [method]: ROUTE_HANDLERS[name as RouteName] }]),
+);
 
 function findRoute(request: CoreRequest): Route {
   const methods = Object.hasOwn(ROUTES, request.path) ? ROUTES[request.path]! : undefined;

@@ -1,0 +1,161 @@
+import { RemovalPolicy, Validations } from "aws-cdk-lib";
+import * as apigw from "aws-cdk-lib/aws-apigateway";
+import type * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
+import * as logs from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import { API_ROUTES } from "../lambda/core/routes.js";
+import { BINARY_MEDIA_TYPES } from "../lambda/core/http-types.js";
+import type { AuthMode } from "./stack-options.js";
+
+const AUTHORIZATION_REASONS: Record<AuthMode | "public", string> = {
+  apiKey: "Clients authenticate with an API key bound to a usage plan (rate, burst, daily quota); Cognito users do not fit machine clients. authMode=iam gives SigV4 instead.",
+  iam: "Clients sign requests with SigV4 (authMode=iam), which API Gateway checks; no Cognito user pool is needed.",
+  none: "Deployed with authMode=none on purpose, for a private test stage; the default is an API key.",
+  public: "Public on purpose: health for load balancers and monitors, the OpenAPI document and docs page for browsers. They carry no patient data.",
+};
+
+/** Records why a method has no Cognito authorizer (AwsSolutions-APIG4, COG4). */
+function acknowledgeAuthorization(method: apigw.Method, mode: AuthMode | "public"): void {
+  const reason = AUTHORIZATION_REASONS[mode];
+  Validations.of(method).acknowledge({ id: "AwsSolutions-APIG4", reason }, { id: "AwsSolutions-COG4", reason });
+}
+
+/** The GPU service as the API reaches it: an internal NLB behind a VPC link. */
+export interface GpuTarget {
+  readonly loadBalancer: elbv2.INetworkLoadBalancer;
+  /** Listener port on the NLB. */
+  readonly port: number;
+}
+
+export interface ClassifierApiProps {
+  /** Function (usually the `live` alias) that serves every route of lambda/core/routes.ts. */
+  readonly handler: lambda.IFunction;
+  /** GPU service for /gpu/...; none leaves the route out. @default - no GPU route */
+  readonly gpu?: GpuTarget;
+  /** @default "apiKey" */
+  readonly authMode?: AuthMode;
+  /** @default 100 requests/s, burst 200 */
+  readonly stageRateLimit?: number;
+  readonly stageBurstLimit?: number;
+  /** Usage-plan limit of POST /pneumonia_classifier per key. @default 50 */
+  readonly lambdaRouteRateLimit?: number;
+  /** Usage-plan limit of /gpu/... per key. @default 100 */
+  readonly gpuRouteRateLimit?: number;
+  /** @default 100000 requests a day per key */
+  readonly dailyQuota?: number;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * The public REST API: the article's POST /pneumonia_classifier and the health, OpenAPI and docs routes
+ * on the Lambda function; /gpu/{proxy+} on the GPU service through a VPC link. multipart/form-data and
+ * images are binary media types, so uploads reach the handler byte for byte.
+ */
+export class ClassifierApi extends Construct {
+  readonly api: apigw.RestApi;
+  readonly accessLogs: logs.LogGroup;
+  /** Set when authMode is "apiKey". */
+  readonly apiKey?: apigw.IApiKey;
+  readonly usagePlan?: apigw.UsagePlan;
+  readonly classifyMethod: apigw.Method;
+  readonly gpuMethod?: apigw.Method;
+
+  constructor(scope: Construct, id: string, props: ClassifierApiProps) {
+    super(scope, id);
+    const authMode = props.authMode ?? "apiKey";
+    const burst = props.stageBurstLimit ?? 200;
+    this.accessLogs = new logs.LogGroup(this, "AccessLogs", {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.api = new apigw.RestApi(this, "Api", {
+      description: "Chest X-ray pneumonia classifier",
+      binaryMediaTypes: [...BINARY_MEDIA_TYPES],
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      cloudWatchRole: true,
+      deployOptions: {
+        stageName: "prod",
+        accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields(),
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        metricsEnabled: true,
+        tracingEnabled: true,
+        throttlingRateLimit: props.stageRateLimit ?? 100,
+        throttlingBurstLimit: burst,
+      },
+    });
+    const protectedRoute: apigw.MethodOptions =
+      authMode === "apiKey" ? { apiKeyRequired: true } : authMode === "iam" ? { authorizationType: apigw.AuthorizationType.IAM } : {};
+    // API Gateway checks required parameters; body checks apply only to methods with a model, and none has
+    // one: a multipart X-ray cannot be described by a JSON schema, so the handler checks the form itself.
+    const requestValidator = this.api.addRequestValidator("RequestValidator", {
+      validateRequestParameters: true,
+      validateRequestBody: true,
+    });
+    const lambdaIntegration = new apigw.LambdaIntegration(props.handler, { proxy: true });
+    const methods = Object.values(API_ROUTES).map((route) => {
+      const method = this.api.root
+        .resourceForPath(route.path)
+        .addMethod(route.method, lambdaIntegration, { requestValidator, ...(route.public ? {} : protectedRoute) });
+      acknowledgeAuthorization(method, route.public ? "public" : authMode);
+      return method;
+    });
+    this.classifyMethod = methods[Object.keys(API_ROUTES).indexOf("classify")]!;
+
+    if (props.gpu) {
+      this.gpuMethod = this.addGpuRoute(props.gpu, { requestValidator, ...protectedRoute });
+      acknowledgeAuthorization(this.gpuMethod, authMode);
+    }
+    Validations.of(this.api).acknowledge({
+      id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+      reason: "AWS-maintained policy for the account-level role API Gateway needs to write execution logs; it grants only CloudWatch Logs writes.",
+    });
+
+    if (authMode === "apiKey") {
+      const methodThrottle = (method: apigw.Method, rateLimit: number): apigw.ThrottlingPerMethod => ({
+        method,
+        throttle: { rateLimit, burstLimit: Math.min(burst, rateLimit * 2) },
+      });
+      this.usagePlan = this.api.addUsagePlan("UsagePlan", {
+        description: "Per-key limits; the Lambda and GPU routes are throttled apart so a client can fall back",
+        throttle: { rateLimit: props.stageRateLimit ?? 100, burstLimit: burst },
+        quota: { limit: props.dailyQuota ?? 100_000, period: apigw.Period.DAY },
+        apiStages: [
+          {
+            api: this.api,
+            stage: this.api.deploymentStage,
+            throttle: [
+              methodThrottle(this.classifyMethod, props.lambdaRouteRateLimit ?? 50),
+              ...(this.gpuMethod ? [methodThrottle(this.gpuMethod, props.gpuRouteRateLimit ?? 100)] : []),
+            ],
+          },
+        ],
+      });
+      this.apiKey = this.api.addApiKey("ApiKey", { description: "Default client key of the pneumonia classifier" });
+      this.usagePlan.addApiKey(this.apiKey);
+    }
+  }
+
+  private addGpuRoute(gpu: GpuTarget, options: apigw.MethodOptions): apigw.Method {
+    const vpcLink = new apigw.VpcLink(this, "GpuVpcLink", {
+      description: "Private path from API Gateway to the GPU service's internal NLB",
+      targets: [gpu.loadBalancer],
+    });
+    const integration = new apigw.Integration({
+      type: apigw.IntegrationType.HTTP_PROXY,
+      integrationHttpMethod: "ANY",
+      uri: `http://${gpu.loadBalancer.loadBalancerDnsName}:${gpu.port}/{proxy}`,
+      options: {
+        connectionType: apigw.ConnectionType.VPC_LINK,
+        vpcLink,
+        requestParameters: { "integration.request.path.proxy": "method.request.path.proxy" },
+      },
+    });
+    return this.api.root
+      .addResource("gpu")
+      .addResource("{proxy+}")
+      .addMethod("ANY", integration, { ...options, requestParameters: { "method.request.path.proxy": true } });
+  }
+}
