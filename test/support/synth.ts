@@ -29,7 +29,8 @@ export function synthesize(context: Record<string, unknown> = {}): Synthesized {
   const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, "cdk.json"), "utf8"));
   const outdir = mkdtempSync(join(tmpdir(), "cdk-out-"));
   outdirs.push(outdir);
-  const app = new App({ outdir, context: { ...cdkJson.context, ...context } });
+  // The CLI turns asset metadata on by default; `sam local` reads it to find each image's Dockerfile.
+  const app = new App({ outdir, context: { ...cdkJson.context, "aws:cdk:enable-asset-metadata": true, ...context } });
   const stack = new PneumoniaClassifierStack(app, "PneumoniaClassifier", {
     options: readStackOptions((key) => app.node.tryGetContext(key)),
     buildContext: REPO_ROOT,
