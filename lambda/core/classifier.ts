@@ -13,10 +13,19 @@ export interface Classification {
   probabilities: Record<Label, number>;
 }
 
+/** An ONNX Runtime execution provider name, such as "cpu" or "cuda". */
+export type ExecutionProviderName = ort.InferenceSession.ExecutionProviderName;
+
 /** Options for loading; every one has a default suited to one process serving one request at a time. */
 export interface ClassifierOptions {
-  /** Threads for one inference. @default - the CPUs the process can use */
+  /** Threads for one inference on the CPU. @default - the CPUs the process can use */
   threads?: number;
+  /**
+   * Execution providers in order of preference; a node the first cannot run falls to the next. One whose
+   * libraries are missing (cuda without the CUDA provider files, say) fails the load rather than falling back.
+   * @default ["cpu"]
+   */
+  executionProviders?: readonly ExecutionProviderName[];
 }
 
 /** One ONNX Runtime session over the model a manifest describes. Create one per process. */
@@ -24,6 +33,8 @@ export class Classifier {
   private constructor(
     readonly manifest: ModelManifest,
     private readonly session: ort.InferenceSession,
+    /** The execution providers the session was created with. */
+    readonly executionProviders: readonly ExecutionProviderName[],
   ) {}
 
   /** Reads the manifest, checks the model file's sha256, creates the session and warms it with one inference. */
@@ -35,13 +46,15 @@ export class Classifier {
     if (sha256 !== manifest.sha256) {
       throw new Error(`${modelPath} has sha256 ${sha256}, but the manifest expects ${manifest.sha256}; the model file is not the one trained.`);
     }
+    const executionProviders = options.executionProviders ?? ["cpu"];
     const session = await ort.InferenceSession.create(modelBytes, {
+      executionProviders,
       intraOpNumThreads: options.threads ?? usableCpuCount(),
       interOpNumThreads: 1,
       executionMode: "sequential",
       graphOptimizationLevel: "all",
     });
-    const classifier = new Classifier(manifest, session);
+    const classifier = new Classifier(manifest, session, executionProviders);
     // The first run allocates and tunes kernels; paying it at start-up keeps it off the first request.
     await classifier.classify(new Float32Array(classifier.inputSize));
     return classifier;

@@ -1,4 +1,4 @@
-import { Classifier } from "./classifier.js";
+import { Classifier, type ExecutionProviderName } from "./classifier.js";
 import { defaultModelDir } from "./manifest.js";
 import { ModelUnavailableError } from "./errors.js";
 import { logger } from "./logger.js";
@@ -20,10 +20,23 @@ export function sharedClassifier(modelDir: string = defaultModelDir()): Promise<
   return loading;
 }
 
+/**
+ * Execution providers from ONNX_EXECUTION_PROVIDERS: names separated by commas, in order of preference
+ * ("cuda,cpu" in the GPU image); ["cpu"] when unset or empty. onnxruntime rejects a name it does not know.
+ */
+export function executionProvidersFromEnv(value = process.env.ONNX_EXECUTION_PROVIDERS): ExecutionProviderName[] {
+  const names = (value ?? "").split(",").map((name) => name.trim().toLowerCase()).filter(Boolean);
+  return names.length > 0 ? (names as ExecutionProviderName[]) : ["cpu"];
+}
+
 async function loadLogged(modelDir: string): Promise<Classifier> {
   const started = performance.now();
-  const classifier = await Classifier.load(modelDir);
+  const classifier = await Classifier.load(modelDir, { executionProviders: executionProvidersFromEnv() });
   const { name, version, sha256 } = classifier.manifest;
-  logger.info("model loaded", { model: { name, version, sha256 }, loadMs: Math.round(performance.now() - started) });
+  logger.info("model loaded", {
+    model: { name, version, sha256 },
+    executionProviders: classifier.executionProviders,
+    loadMs: Math.round(performance.now() - started),
+  });
   return classifier;
 }
