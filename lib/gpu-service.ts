@@ -10,6 +10,8 @@ import { Construct } from "constructs";
 
 /** Port the GPU container's HTTP server listens on. */
 export const GPU_CONTAINER_PORT = 8080;
+/** Exits 0 when the server's /health answers 200; the same check as lambda/Dockerfile.gpu's HEALTHCHECK. */
+export const GPU_HEALTH_CHECK_SCRIPT = `fetch('http://127.0.0.1:${GPU_CONTAINER_PORT}/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`;
 /** Port of the internal NLB's listener, which the API's VPC link calls. */
 export const GPU_LISTENER_PORT = 80;
 
@@ -92,7 +94,8 @@ export class GpuService extends Construct {
       portMappings: [{ containerPort: GPU_CONTAINER_PORT }],
       environment: { PORT: String(GPU_CONTAINER_PORT), HOST: "0.0.0.0", ONNX_EXECUTION_PROVIDERS: "cuda,cpu" },
       healthCheck: {
-        command: ["CMD-SHELL", `curl -fs http://localhost:${GPU_CONTAINER_PORT}/health || exit 1`],
+        // The image has no curl; Node's fetch asks /health, which answers 200 once the model is loaded.
+        command: ["CMD", "node", "-e", GPU_HEALTH_CHECK_SCRIPT],
         interval: Duration.seconds(15),
         timeout: Duration.seconds(5),
         retries: 3,

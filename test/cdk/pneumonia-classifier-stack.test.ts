@@ -5,6 +5,7 @@ import { Match } from "aws-cdk-lib/assertions";
 import { removeSynthesized, synthesize, type Synthesized } from "../support/synth.js";
 import { API_ROUTES } from "../../lambda/core/routes.js";
 import { readStackOptions } from "../../lib/stack-options.js";
+import { GPU_HEALTH_CHECK_SCRIPT } from "../../lib/gpu-service.js";
 
 const run = promisify(execFile);
 let full: Synthesized;
@@ -190,7 +191,7 @@ describe("PneumoniaClassifierStack", () => {
         ContainerDefinitions: [
           Match.objectLike({
             ResourceRequirements: [{ Type: "GPU", Value: "1" }],
-            HealthCheck: Match.objectLike({ Command: ["CMD-SHELL", "curl -fs http://localhost:8080/health || exit 1"] }),
+            HealthCheck: Match.objectLike({ Command: ["CMD", "node", "-e", GPU_HEALTH_CHECK_SCRIPT] }),
             PortMappings: [Match.objectLike({ ContainerPort: 8080 })],
           }),
         ],

@@ -1,0 +1,200 @@
+/**
+ * The container images' contents, without Docker: each suite lays out a folder from its Dockerfile's
+ * final-stage COPY lines (sources from this checkout, built by the same commands), then runs the code from
+ * that folder alone. A path dropped from a Dockerfile, or a package the bundle needs but the image lacks,
+ * fails here.
+ */
+import { execFileSync, execSync, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { builtinModules } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { handler as sourceHandler } from "../../lambda/handler.js";
+import { lambdaContext } from "../support/events.js";
+import { dockerStages, lastInstruction, layOutFinalStage, onlyThisPlatformsBinaries, type DockerStage } from "../support/dockerfile.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const EVENT_FILE = join(ROOT, "events", "rest-api-classify.json");
+/** The environment a bundle runs with here: none of this process's, so nothing resolves from the checkout. */
+const BARE_ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
+
+/** Packages the Lambda bundle may import besides Node's own: the one esbuild leaves external. */
+const EXTERNAL_PACKAGES = ["onnxruntime-node"];
+/** Optional requires inside try/catch in bundled code (debug's colour support), absent at run time by design. */
+const OPTIONAL_REQUIRES = ["supports-color"];
+
+/** Bare specifiers of the bundle's static imports, dynamic imports and bundled `__require` calls. */
+function importedPackages(bundle: string): string[] {
+  const specifiers = [
+    ...bundle.matchAll(/^import\s[^;]*?\sfrom\s*"([^"]+)";/gm),
+    ...bundle.matchAll(/^import\s*"([^"]+)";/gm),
+    ...bundle.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g),
+    ...bundle.matchAll(/\b__require\(\s*"([^"]+)"\s*\)/g),
+  ].map((match) => match[1]!);
+  const isBuiltin = (specifier: string) => specifier.startsWith("node:") || builtinModules.includes(specifier.split("/")[0]!);
+  return [...new Set(specifiers.filter((specifier) => !isBuiltin(specifier)))].sort();
+}
+
+async function readStages(dockerfile: string, baseEnv: Record<string, string> = {}): Promise<DockerStage[]> {
+  return dockerStages(await readFile(join(ROOT, "lambda", dockerfile), "utf8"), baseEnv);
+}
+
+describe("Lambda image (lambda/Dockerfile)", () => {
+  let stages: DockerStage[];
+  let taskRoot: string;
+  let written: string[];
+
+  beforeAll(async () => {
+    // The Lambda base image sets LAMBDA_TASK_ROOT; the build runs the package's build script, as the Dockerfile does.
+    stages = await readStages("Dockerfile", { LAMBDA_TASK_ROOT: "/var/task" });
+    execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: "pipe" });
+    taskRoot = await mkdtemp(join(tmpdir(), "pneumonia-lambda-task-root-"));
+    written = await layOutFinalStage(stages, {
+      appDir: stages.at(-1)!.env.LAMBDA_TASK_ROOT!,
+      repoRoot: ROOT,
+      folder: taskRoot,
+      filter: onlyThisPlatformsBinaries,
+    });
+  });
+
+  afterAll(async () => {
+    if (taskRoot) await rm(taskRoot, { recursive: true, force: true });
+  });
+
+  it("copies exactly the bundle, onnxruntime-node with its runtime dependency, and the model into the task root", async () => {
+    // Assess
+    expect(written).toEqual(["index.mjs", "models/pneumonia-cnn", "node_modules/onnxruntime-common", "node_modules/onnxruntime-node"]);
+    expect((await readdir(taskRoot)).sort()).toEqual(["index.mjs", "models", "node_modules"]);
+    expect(lastInstruction(stages.at(-1)!, "CMD")).toBe('["index.handler"]');
+  });
+
+  it("builds the bundle with the package's build script", () => {
+    // Assess: the build stage runs `npm run build` and the final stage takes its output
+    const build = stages.find((stage) => stage.name === "build")!;
+    expect(build.instructions).toContainEqual({ keyword: "RUN", args: "npm run build" });
+    expect(stages.at(-1)!.copies).toContainEqual(expect.objectContaining({ from: "build", sources: ["/build/dist/lambda/index.mjs"] }));
+  });
+
+  it("leaves no package but onnxruntime-node out of the bundle", async () => {
+    // Prepare
+    const bundle = await readFile(join(taskRoot, "index.mjs"), "utf8");
+    // Act
+    const packages = importedPackages(bundle);
+    // Assess
+    expect(packages).toEqual([...EXTERNAL_PACKAGES, ...OPTIONAL_REQUIRES].sort());
+  });
+
+  it("answers the sample REST API event from the task root alone, as the source handler does", async () => {
+    // Prepare: Lambda's bootstrap imports <file>.mjs from the task root and calls the named export
+    const [file, exported] = (JSON.parse(lastInstruction(stages.at(-1)!, "CMD")!) as string[])[0]!.split(".");
+    const event = JSON.parse(await readFile(EVENT_FILE, "utf8"));
+    const invoke = `
+      import { pathToFileURL } from "node:url";
+      import { readFileSync } from "node:fs";
+      const module = await import(pathToFileURL(process.env.LAMBDA_TASK_ROOT + "/${file}.mjs").href);
+      const context = { ...JSON.parse(process.env.CONTEXT), getRemainingTimeInMillis: () => 30000 };
+      const result = await module["${exported}"](JSON.parse(readFileSync(process.env.EVENT_FILE, "utf8")), context);
+      process.stdout.write("RESULT " + JSON.stringify(result) + "\\n", () => process.exit(0));
+    `;
+    // Act
+    const child = spawnSync(process.execPath, ["--input-type=module", "-e", invoke], {
+      cwd: taskRoot,
+      env: {
+        ...BARE_ENV,
+        LAMBDA_TASK_ROOT: taskRoot,
+        EVENT_FILE,
+        CONTEXT: JSON.stringify(lambdaContext),
+        POWERTOOLS_LOG_LEVEL: "INFO",
+      },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    // Assess
+    expect(child.status, child.stderr).toBe(0);
+    const lines = child.stdout.trim().split("\n");
+    const result = JSON.parse(lines.find((line) => line.startsWith("RESULT "))!.slice("RESULT ".length));
+    expect(result.statusCode).toBe(200);
+    const body = JSON.parse(result.body);
+    const expected = JSON.parse(((await sourceHandler(event, lambdaContext)) as { body: string }).body);
+    expect(body.prediction).toBe(expected.prediction);
+    expect(body.probabilities.PNEUMONIA).toBeCloseTo(expected.probabilities.PNEUMONIA, 5);
+    expect(body.model).toEqual(expected.model);
+    const loaded = lines.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line)).find((log) => log.message === "model loaded");
+    expect(loaded).toMatchObject({ executionProviders: ["cpu"], model: { name: "pneumonia-cnn" } });
+  });
+});
+
+describe("GPU image (lambda/Dockerfile.gpu), run on the CPU", () => {
+  let stages: DockerStage[];
+  let appDir: string;
+  let written: string[];
+
+  beforeAll(async () => {
+    // The server bundle comes from the Dockerfile's own build line, run here as there.
+    stages = await readStages("Dockerfile.gpu");
+    const build = stages.find((stage) => stage.name === "build")!;
+    const bundleCommand = build.instructions.find(({ keyword, args }) => keyword === "RUN" && /\besbuild\b|\bnpm run build\b/.test(args));
+    if (!bundleCommand) throw new Error("lambda/Dockerfile.gpu's build stage has no RUN line bundling the server");
+    execSync(bundleCommand.args, { cwd: ROOT, stdio: "pipe", shell: "/bin/sh" });
+    appDir = await mkdtemp(join(tmpdir(), "pneumonia-gpu-app-"));
+    written = await layOutFinalStage(stages, { appDir: stages.at(-1)!.workdir, repoRoot: ROOT, folder: appDir, filter: onlyThisPlatformsBinaries });
+  });
+
+  afterAll(async () => {
+    if (appDir) await rm(appDir, { recursive: true, force: true });
+  });
+
+  it("copies exactly the server bundle, onnxruntime-node with its runtime dependency, and the model into the app folder", async () => {
+    // Assess
+    expect(written).toEqual(["models/pneumonia-cnn", "node_modules/onnxruntime-common", "node_modules/onnxruntime-node", "server.mjs"]);
+    expect((await readdir(appDir)).sort()).toEqual(["models", "node_modules", "server.mjs"]);
+  });
+
+  it("listens on every interface on the exposed port, asks for CUDA then the CPU, and runs as a non-root user", () => {
+    // Prepare
+    const final = stages.at(-1)!;
+    // Assess
+    expect(final.env).toMatchObject({ HOST: "0.0.0.0", PORT: "8080", ONNX_EXECUTION_PROVIDERS: "cuda,cpu" });
+    expect(lastInstruction(final, "EXPOSE")).toBe(final.env.PORT);
+    expect(lastInstruction(final, "USER")).toMatch(/^(?!root\b|0\b)\S+/);
+  });
+
+  it("starts the server from the app folder alone and passes the image's health check", async () => {
+    // Prepare: the image's CMD and ENV, on a free loopback port and the CPU provider (no GPU here)
+    const final = stages.at(-1)!;
+    const [command, ...args] = JSON.parse(lastInstruction(final, "CMD")!) as string[];
+    expect(command).toBe("node");
+    const server = spawn(process.execPath, args, {
+      cwd: appDir,
+      env: { ...BARE_ENV, ...final.env, HOST: "127.0.0.1", PORT: "0", ONNX_EXECUTION_PROVIDERS: "cpu", POWERTOOLS_LOG_LEVEL: "WARN" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      let output = "";
+      const url = await new Promise<string>((resolve, reject) => {
+        const onData = (chunk: Buffer) => {
+          output += chunk.toString();
+          const match = /ready at (http:\/\/[^/\s]+)/.exec(output);
+          if (match) resolve(match[1]!);
+        };
+        server.stdout.on("data", onData);
+        server.stderr.on("data", onData);
+        server.once("exit", (code) => reject(new Error(`the server exited with ${code} before it was ready:\n${output}`)));
+      });
+      const healthCheck = JSON.parse(/\bCMD\s+(\[.*\])$/.exec(lastInstruction(final, "HEALTHCHECK")!)![1]!) as string[];
+      // Act
+      const health = await fetch(`${url}/health`);
+      const check = spawnSync(process.execPath, healthCheck.slice(1), { env: { ...BARE_ENV, PORT: new URL(url).port }, timeout: 10_000 });
+      // Assess
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ status: "ok", model: { name: "pneumonia-cnn" } });
+      expect(healthCheck[0]).toBe("node");
+      expect(check.status, String(check.stderr)).toBe(0);
+    } finally {
+      server.kill("SIGTERM");
+      if (server.exitCode === null) await once(server, "exit");
+    }
+  });
+});
