@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler as sourceHandler } from "../../lambda/handler.js";
 import { lambdaContext } from "../support/events.js";
 import { dockerStages, lastInstruction, layOutFinalStage, onlyThisPlatformsBinaries, type DockerStage } from "../support/dockerfile.js";
+import { readyUrl } from "../support/local-api-process.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const EVENT_FILE = join(ROOT, "events", "rest-api-classify.json");
@@ -172,17 +173,7 @@ describe("GPU image (lambda/Dockerfile.gpu), run on the CPU", () => {
       stdio: ["ignore", "pipe", "pipe"],
     });
     try {
-      let output = "";
-      const url = await new Promise<string>((resolve, reject) => {
-        const onData = (chunk: Buffer) => {
-          output += chunk.toString();
-          const match = /ready at (http:\/\/[^/\s]+)/.exec(output);
-          if (match) resolve(match[1]!);
-        };
-        server.stdout.on("data", onData);
-        server.stderr.on("data", onData);
-        server.once("exit", (code) => reject(new Error(`the server exited with ${code} before it was ready:\n${output}`)));
-      });
+      const url = await readyUrl(server);
       const healthCheck = JSON.parse(/\bCMD\s+(\[.*\])$/.exec(lastInstruction(final, "HEALTHCHECK")!)![1]!) as string[];
       // Act
       const health = await fetch(`${url}/health`);

@@ -8,14 +8,10 @@ export interface LocalApiProcess {
   stop: () => Promise<void>;
 }
 
-/** Starts the local API as `npm start` does (same entry point), on a port the OS picks, and waits until it is ready. */
-export async function startLocalApi(): Promise<LocalApiProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "lambda/serve-local.ts"], {
-    env: { ...process.env, PORT: "0", POWERTOOLS_LOG_LEVEL: "WARN" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+/** Waits for serve-local.ts's "ready at <url>" line and returns the URL; rejects if the process exits first. */
+export function readyUrl(child: ChildProcess): Promise<string> {
   let output = "";
-  const url = await new Promise<string>((resolve, reject) => {
+  return new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /ready at (http:\/\/[^/\s]+)/.exec(output);
@@ -23,8 +19,17 @@ export async function startLocalApi(): Promise<LocalApiProcess> {
     };
     child.stdout!.on("data", onData);
     child.stderr!.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`the local API exited with ${code} before it was ready:\n${output}`)));
+    child.once("exit", (code) => reject(new Error(`the server exited with ${code} before it was ready:\n${output}`)));
   });
+}
+
+/** Starts the local API as `npm start` does (same entry point), on a port the OS picks, and waits until it is ready. */
+export async function startLocalApi(): Promise<LocalApiProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "lambda/serve-local.ts"], {
+    env: { ...process.env, PORT: "0", POWERTOOLS_LOG_LEVEL: "WARN" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const url = await readyUrl(child);
   return {
     url,
     process: child,
