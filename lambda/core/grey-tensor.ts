@@ -2,15 +2,6 @@ import type { PreprocessingSpec } from "./preprocessing-spec.js";
 
 const LEVELS = 256;
 
-/** BT.601 luma of each RGBA pixel, in [0, 255]; alpha is ignored because X-rays carry none that matters. */
-export function rgbaToGrey(rgba: Uint8Array, pixelCount: number): Float32Array {
-  const grey = new Float32Array(pixelCount);
-  for (let i = 0, p = 0; i < pixelCount; i++, p += 4) {
-    grey[i] = Math.round(0.299 * rgba[p]! + 0.587 * rgba[p + 1]! + 0.114 * rgba[p + 2]!);
-  }
-  return grey;
-}
-
 /**
  * Maps grey levels through their cumulative histogram so every image spreads over [0, 1] alike,
  * whatever the exposure and contrast of the machine that took it. A flat image maps to zero.

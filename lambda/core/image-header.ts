@@ -51,7 +51,24 @@ export function readImageHeader(bytes: Uint8Array): ImageHeader {
     throw new UnusableImageError(`The ${SUPPORTED_IMAGE_TYPES[type]} header declares no dimensions; the file is corrupt.`);
   }
   assertDimensionsWithinLimits(width, height);
+  if (type === "image/jpeg") assertJpegComplete(bytes);
   return { type, width, height };
+}
+
+/** Bytes some cameras and tools append after a JPEG's end-of-image marker. */
+const JPEG_TRAILER_ALLOWANCE = 1024;
+
+/**
+ * Refuses a JPEG cut short. libjpeg decodes what it has and paints the rest grey, which the model would
+ * classify as if it were the X-ray; the end-of-image marker (FF D9, which byte stuffing keeps out of the
+ * compressed data) near the end of the file shows nothing is missing.
+ */
+function assertJpegComplete(bytes: Uint8Array): void {
+  const from = Math.max(2, bytes.length - JPEG_TRAILER_ALLOWANCE);
+  for (let i = bytes.length - 2; i >= from; i--) {
+    if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) return;
+  }
+  throw new UnusableImageError("The JPEG is truncated: it has no end-of-image marker. Send the whole file.");
 }
 
 function assertDimensionsWithinLimits(width: number, height: number): void {

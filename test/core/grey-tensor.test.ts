@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { equaliseHistogram, greyToTensor, rgbaToGrey } from "../../lambda/core/grey-tensor.js";
+import { equaliseHistogram, greyToTensor } from "../../lambda/core/grey-tensor.js";
 import type { PreprocessingSpec } from "../../lambda/core/preprocessing-spec.js";
 
 const spec = (equalisation: PreprocessingSpec["equalisation"]): PreprocessingSpec => ({
@@ -11,11 +11,6 @@ const spec = (equalisation: PreprocessingSpec["equalisation"]): PreprocessingSpe
 });
 
 describe("grey tensor", () => {
-  it("keeps grey pixels unchanged and weights colour by BT.601 luma", () => {
-    const rgba = Uint8Array.from([77, 77, 77, 255, 255, 0, 0, 255, 0, 255, 0, 0, 0, 0, 255, 128]);
-    expect(Array.from(rgbaToGrey(rgba, 4))).toEqual([77, 76, 150, 29]);
-  });
-
   it("spreads any exposure over [0, 1] when equalising", () => {
     const dark = Float32Array.from([10, 10, 20, 30]);
     const bright = Float32Array.from([200, 200, 220, 250]);

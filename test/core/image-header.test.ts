@@ -33,6 +33,16 @@ describe("readImageHeader", () => {
     expect(header.height).toBeGreaterThan(500);
   });
 
+  it("refuses a JPEG cut short in its compressed data with 422, which the decoder would paint grey", async () => {
+    // Prepare
+    const xray = await anyXray();
+    // Act & Assess
+    expect(() => readImageHeader(xray.subarray(0, xray.length - 4000))).toThrowError(
+      expect.objectContaining({ status: 422, message: expect.stringContaining("truncated") }),
+    );
+    expect(readImageHeader(Buffer.concat([xray, Buffer.alloc(200)])).type).toBe("image/jpeg");
+  });
+
   it("identifies formats by magic bytes, not by name", () => {
     expect(sniffImageType(jpegDeclaring(100, 100))).toBe("image/jpeg");
     expect(sniffImageType(pngDeclaring(100, 100))).toBe("image/png");

@@ -21,8 +21,8 @@ const EVENT_FILE = join(ROOT, "events", "rest-api-classify.json");
 /** The environment a bundle runs with here: none of this process's, so nothing resolves from the checkout. */
 const BARE_ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
 
-/** Packages the Lambda bundle may import besides Node's own: the one esbuild leaves external. */
-const EXTERNAL_PACKAGES = ["onnxruntime-node"];
+/** Packages the bundles may import besides Node's own: those esbuild leaves external. */
+const EXTERNAL_PACKAGES = ["@jsquash/jpeg", "onnxruntime-node"];
 /** Optional requires inside try/catch in bundled code (debug's colour support), absent at run time by design. */
 const OPTIONAL_REQUIRES = ["supports-color"];
 
@@ -35,7 +35,9 @@ function importedPackages(bundle: string): string[] {
     ...bundle.matchAll(/\b__require\(\s*"([^"]+)"\s*\)/g),
   ].map((match) => match[1]!);
   const isBuiltin = (specifier: string) => specifier.startsWith("node:") || builtinModules.includes(specifier.split("/")[0]!);
-  return [...new Set(specifiers.filter((specifier) => !isBuiltin(specifier)))].sort();
+  // "@scope/name/sub/path.js" and "name/sub" are the packages "@scope/name" and "name".
+  const packageOf = (specifier: string) => specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/");
+  return [...new Set(specifiers.filter((specifier) => !isBuiltin(specifier)).map(packageOf))].sort();
 }
 
 async function readStages(dockerfile: string, baseEnv: Record<string, string> = {}): Promise<DockerStage[]> {
@@ -64,9 +66,9 @@ describe("Lambda image (lambda/Dockerfile)", () => {
     if (taskRoot) await rm(taskRoot, { recursive: true, force: true });
   });
 
-  it("copies exactly the bundle, onnxruntime-node with its runtime dependency, and the model into the task root", async () => {
+  it("copies exactly the bundle, the external packages, and the model into the task root", async () => {
     // Assess
-    expect(written).toEqual(["index.mjs", "models/pneumonia-cnn", "node_modules/onnxruntime-common", "node_modules/onnxruntime-node"]);
+    expect(written).toEqual(["index.mjs", "models/pneumonia-cnn", "node_modules/@jsquash/jpeg", "node_modules/onnxruntime-common", "node_modules/onnxruntime-node"]);
     expect((await readdir(taskRoot)).sort()).toEqual(["index.mjs", "models", "node_modules"]);
     expect(lastInstruction(stages.at(-1)!, "CMD")).toBe('["index.handler"]');
   });
@@ -78,7 +80,7 @@ describe("Lambda image (lambda/Dockerfile)", () => {
     expect(stages.at(-1)!.copies).toContainEqual(expect.objectContaining({ from: "build", sources: ["/build/dist/lambda/index.mjs"] }));
   });
 
-  it("leaves no package but onnxruntime-node out of the bundle", async () => {
+  it("leaves no package but the external ones out of the bundle", async () => {
     // Prepare
     const bundle = await readFile(join(taskRoot, "index.mjs"), "utf8");
     // Act
@@ -149,7 +151,7 @@ describe("GPU image (lambda/Dockerfile.gpu), run on the CPU", () => {
 
   it("copies exactly the server bundle, onnxruntime-node with its runtime dependency, and the model into the app folder", async () => {
     // Assess
-    expect(written).toEqual(["models/pneumonia-cnn", "node_modules/onnxruntime-common", "node_modules/onnxruntime-node", "server.mjs"]);
+    expect(written).toEqual(["models/pneumonia-cnn", "node_modules/@jsquash/jpeg", "node_modules/onnxruntime-common", "node_modules/onnxruntime-node", "server.mjs"]);
     expect((await readdir(appDir)).sort()).toEqual(["models", "node_modules", "server.mjs"]);
   });
 
