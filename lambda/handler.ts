@@ -1,6 +1,7 @@
 import type { Context } from "aws-lambda";
 import { createApp } from "./core/app.js";
 import { sharedClassifier } from "./core/shared-classifier.js";
+import { warmJpegDecoder } from "./core/mozjpeg-format.js";
 import { ERROR_CODES } from "./core/errors.js";
 import { jsonResponse } from "./core/http-types.js";
 import { logger } from "./core/logger.js";
@@ -8,9 +9,11 @@ import { apiRequestIdOf, toCoreRequest, toProxyResult, type ApiGatewayEvent, typ
 
 const app = createApp({ classifier: () => sharedClassifier() });
 
-// Start loading during the Lambda init phase, which is not billed and runs before the first request.
-// A failure here is logged by sharedClassifier and answered as 503 by the request that awaits it.
+// Start loading during the Lambda init phase, which runs before the first request: the ONNX session
+// (created and warmed once) and the JPEG decoder's WebAssembly. A model failure here is logged by
+// sharedClassifier and answered as 503 by the request that awaits it.
 sharedClassifier().catch(() => undefined);
+warmJpegDecoder().catch(() => undefined);
 
 /** Lambda entry point for API Gateway REST (payload 1.0) and HTTP API (payload 2.0) proxy integrations. */
 export async function handler(event: ApiGatewayEvent, context: Context): Promise<ApiGatewayResult> {

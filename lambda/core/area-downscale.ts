@@ -25,35 +25,54 @@ function coverage(from: number, to: number): Coverage {
   return { first, source: Int32Array.from(source), weight: Float32Array.from(weight) };
 }
 
+/** True when every pixel has R = G = B, as decoders give a one-channel (grey) JPEG or PNG; checks rows spread over the image. */
+function looksGrey(rgba: Uint8Array, width: number, height: number): boolean {
+  const step = Math.max(1, Math.floor(height / 16));
+  for (let y = 0; y < height; y += step) {
+    for (let p = y * width * 4, end = p + width * 4; p < end; p += 4) {
+      if (rgba[p] !== rgba[p + 1] || rgba[p] !== rgba[p + 2]) return false;
+    }
+  }
+  return true;
+}
+
+/** BT.601 luma of every pixel, for colour images only. */
+function lumaPlane(rgba: Uint8Array, pixelCount: number): Float32Array {
+  const luma = new Float32Array(pixelCount);
+  for (let i = 0, p = 0; i < pixelCount; i++, p += 4) luma[i] = 0.299 * rgba[p]! + 0.587 * rgba[p + 1]! + 0.114 * rgba[p + 2]!;
+  return luma;
+}
+
 /**
  * Scales RGBA pixels to a grey image of width x height, each output pixel the BT.601 luma averaged over the
  * exact area it covers, rounded to whole grey levels. Averaging every covered pixel (rather than sampling a
- * few, as bilinear resizing does) keeps full-resolution uploads and the 224-pixel training images alike, and
- * working in one grey channel does a quarter of the work of resizing RGBA.
+ * few, as bilinear resizing does) keeps full-resolution uploads and the 224-pixel training images alike.
+ * X-rays are grey (R = G = B, where luma is R), so the red channel is read in place; colour images pay
+ * for a luma plane first.
  */
 export function downscaleToGrey(rgba: Uint8Array, width: number, height: number, outWidth: number, outHeight: number): Float32Array {
-  const luma = new Float32Array(width * height);
-  for (let i = 0, p = 0; i < luma.length; i++, p += 4) {
-    luma[i] = 0.299 * rgba[p]! + 0.587 * rgba[p + 1]! + 0.114 * rgba[p + 2]!;
-  }
+  const grey = looksGrey(rgba, width, height);
+  const plane: ArrayLike<number> = grey ? rgba : lumaPlane(rgba, width * height);
+  const stride = grey ? 4 : 1;
   const across = coverage(width, outWidth);
   const rows = new Float32Array(height * outWidth);
   for (let y = 0; y < height; y++) {
     const row = y * width;
     for (let o = 0; o < outWidth; o++) {
       let sum = 0;
-      for (let k = across.first[o]!; k < across.first[o + 1]!; k++) sum += luma[row + across.source[k]!]! * across.weight[k]!;
+      for (let k = across.first[o]!; k < across.first[o + 1]!; k++) sum += plane[(row + across.source[k]!) * stride]! * across.weight[k]!;
       rows[y * outWidth + o] = sum;
     }
   }
   const down = coverage(height, outHeight);
-  const grey = new Float32Array(outWidth * outHeight);
+  const out = new Float32Array(outWidth * outHeight);
   for (let o = 0; o < outHeight; o++) {
-    for (let x = 0; x < outWidth; x++) {
-      let sum = 0;
-      for (let k = down.first[o]!; k < down.first[o + 1]!; k++) sum += rows[down.source[k]! * outWidth + x]! * down.weight[k]!;
-      grey[o * outWidth + x] = Math.min(255, Math.round(sum));
+    for (let k = down.first[o]!; k < down.first[o + 1]!; k++) {
+      const from = down.source[k]! * outWidth;
+      const weight = down.weight[k]!;
+      for (let x = 0; x < outWidth; x++) out[o * outWidth + x]! += rows[from + x]! * weight;
     }
   }
-  return grey;
+  for (let i = 0; i < out.length; i++) out[i] = Math.min(255, Math.round(out[i]!));
+  return out;
 }

@@ -24,12 +24,13 @@ export interface PreprocessedImage {
  */
 export async function preprocessImage(bytes: Uint8Array, spec: PreprocessingSpec): Promise<PreprocessedImage> {
   const header = readImageHeader(bytes);
-  const { bitmap } = await decode(bytes, header);
+  const { bitmap } = await decodeImage(bytes, header);
   const grey = downscaleToGrey(bitmap.data, bitmap.width, bitmap.height, spec.width, spec.height);
   return { header, tensor: greyToTensor(grey, spec) };
 }
 
-async function decode(bytes: Uint8Array, header: ImageHeader) {
+/** Decodes a checked image with jimp (MozJPEG for JPEG), EXIF orientation applied; 422 when it cannot. */
+export async function decodeImage(bytes: Uint8Array, header: ImageHeader) {
   try {
     return await Jimp.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (error) {

@@ -1,0 +1,123 @@
+/**
+ * Stage-by-stage speed of the classifier on the full-resolution originals, beside jimp's default decoder and
+ * sharp (libvips), plus cold start and peak RSS. Prints Markdown.
+ *
+ *   npm run bench [-- --data ../shared/data/originals --rounds 3]
+ */
+import { spawn } from "node:child_process";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { createJimp } from "@jimp/core";
+import jpegJs from "@jimp/js-jpeg";
+import { methods as resizeMethods } from "@jimp/plugin-resize";
+import sharp from "sharp";
+import { readImageHeader } from "../lambda/core/image-header.js";
+import { decodeImage } from "../lambda/core/preprocess.js";
+import { downscaleToGrey } from "../lambda/core/area-downscale.js";
+import { greyToTensor } from "../lambda/core/grey-tensor.js";
+import { parseImageUpload } from "../lambda/core/multipart.js";
+import { sharedClassifier } from "../lambda/core/shared-classifier.js";
+import { handler } from "../lambda/handler.js";
+import { restApiEvent, lambdaContext } from "../test/support/events.js";
+import { imageForm } from "../test/support/forms.js";
+
+const { values } = parseArgs({
+  options: { data: { type: "string", default: "../shared/data/originals" }, rounds: { type: "string", default: "3" } },
+});
+
+const JimpDefault = createJimp({ formats: [jpegJs], plugins: [resizeMethods] });
+
+async function loadImages(root: string): Promise<Buffer[]> {
+  const images = [];
+  for (const label of ["NORMAL", "PNEUMONIA"]) {
+    for (const name of (await readdir(join(root, label))).sort()) images.push(await readFile(join(root, label, name)));
+  }
+  return images;
+}
+
+/** Runs `work` on every image `rounds` times (after one warm-up pass) and returns each call's milliseconds. */
+async function time<T>(images: T[], rounds: number, work: (image: T) => unknown): Promise<number[]> {
+  for (const image of images) await work(image);
+  const times = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const image of images) {
+      const started = performance.now();
+      await work(image);
+      times.push(performance.now() - started);
+    }
+  }
+  return times.sort((a, b) => a - b);
+}
+
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+const row = (name: string, sorted: number[]) => `| ${name} | ${quantile(sorted, 0.5).toFixed(1)} | ${quantile(sorted, 0.99).toFixed(1)} |`;
+
+/** Spawns a fresh Node process that imports the Lambda bundle and answers one event; ms to the answer and its peak RSS. */
+async function coldStart(): Promise<{ ms: number; rssMb: number }> {
+  const script = `
+    const { handler } = await import(${JSON.stringify(join(process.cwd(), "dist/lambda/index.mjs"))});
+    const event = JSON.parse(await (await import("node:fs/promises")).readFile("events/rest-api-classify.json", "utf8"));
+    const result = await handler(event, { awsRequestId: "cold-start" });
+    if (result.statusCode !== 200) throw new Error("status " + result.statusCode);
+    // VmHWM, not resourceUsage().maxRSS: Linux carries maxRSS across exec from the forking parent.
+    const hwm = (await import("node:fs")).readFileSync("/proc/self/status", "utf8").match(/VmHWM:\\s+(\\d+) kB/)[1];
+    console.log(JSON.stringify({ rssMb: Number(hwm) / 1024 }));`;
+  const started = performance.now();
+  const child = spawn(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, POWERTOOLS_LOG_LEVEL: "SILENT" } });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk));
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  const ms = performance.now() - started;
+  if (code !== 0) throw new Error(`cold start failed: ${output}`);
+  return { ms, rssMb: JSON.parse(output.trim().split("\n").at(-1)!).rssMb };
+}
+
+const rounds = Number(values.rounds);
+const images = await loadImages(values.data!);
+const classifier = await sharedClassifier();
+const spec = classifier.manifest.input.preprocessing;
+const { width, height } = spec;
+const headers = images.map((image) => readImageHeader(image));
+const decoded = await Promise.all(images.map((image, i) => decodeImage(image, headers[i]!)));
+const greys = decoded.map(({ bitmap }) => downscaleToGrey(bitmap.data, bitmap.width, bitmap.height, width, height));
+const forms = await Promise.all(images.map((image) => imageForm(image)));
+const events = forms.map(({ body, contentType }) => restApiEvent({ body, headers: { "content-type": contentType } }));
+const indices = images.map((_, i) => i);
+const pixels = headers.map((h) => h.width * h.height).sort((a, b) => a - b);
+
+const stages = {
+  "parse (multipart)": await time(forms, rounds, (f) => parseImageUpload(f.body, f.contentType)),
+  "decode (MozJPEG wasm, via jimp)": await time(indices, rounds, (i) => decodeImage(images[i]!, headers[i]!)),
+  "resize (area average to grey)": await time(decoded, rounds, ({ bitmap }) => downscaleToGrey(bitmap.data, bitmap.width, bitmap.height, width, height)),
+  "normalise (equalise, standardise)": await time(greys, rounds, (grey) => greyToTensor(grey, spec)),
+  "infer (ONNX, batch of 1)": await time(greys, rounds, (grey) => classifier.classify(greyToTensor(grey, spec))),
+  "preprocess total (header + decode + resize + normalise)": await time(indices, rounds, async (i) => {
+    const header = readImageHeader(images[i]!);
+    const { bitmap } = await decodeImage(images[i]!, header);
+    greyToTensor(downscaleToGrey(bitmap.data, bitmap.width, bitmap.height, width, height), spec);
+  }),
+  "whole handler (REST event in, answer out)": await time(events, rounds, (event) => handler(event, lambdaContext)),
+  "jimp default: jpeg-js decode + resize to 128x128": await time(images, rounds, async (image) => {
+    (await JimpDefault.fromBuffer(image)).resize({ w: width, h: height });
+  }),
+  "sharp (libvips): decode + grey + resize to 128x128": await time(images, rounds, (image) =>
+    sharp(image).greyscale().resize(width, height, { fit: "fill" }).raw().toBuffer(),
+  ),
+};
+
+const cold = [];
+for (let i = 0; i < 3; i++) cold.push(await coldStart());
+const coldMs = cold.map((c) => c.ms).sort((a, b) => a - b);
+
+console.log(`${images.length} images from ${values.data} (median ${(quantile(pixels, 0.5) / 1e6).toFixed(2)} MP), ${rounds} rounds after a warm-up pass, ` +
+  `Node ${process.version}, model ${classifier.manifest.name} ${classifier.manifest.version}, ${classifier.executionProviders.join(",")}\n`);
+console.log("| stage | p50 ms | p99 ms |\n|---|---|---|");
+for (const [name, times] of Object.entries(stages)) console.log(row(name, times));
+const ratio = quantile(stages["preprocess total (header + decode + resize + normalise)"], 0.5) /
+  quantile(stages["sharp (libvips): decode + grey + resize to 128x128"], 0.5);
+console.log(`\nPreprocessing p50 / sharp p50: ${ratio.toFixed(2)}`);
+console.log(`Cold start (spawn node, import dist/lambda/index.mjs, load model, answer one event), 3 runs: ` +
+  `${coldMs.map((ms) => ms.toFixed(0)).join(", ")} ms; peak RSS of that process ${Math.max(...cold.map((c) => c.rssMb)).toFixed(0)} MB`);
+console.log(`Peak RSS of this benchmark process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
