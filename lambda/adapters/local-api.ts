@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { APIGatewayProxyEvent, Context } from "aws-lambda";
-import { FORM_LIMITS } from "../core/limits.js";
+import { FORM_LIMITS, PLATFORM_LIMITS } from "../core/limits.js";
 import { ERROR_CODES } from "../core/errors.js";
 import { BINARY_MEDIA_TYPES } from "../core/http-types.js";
 import { mediaTypeOf } from "../core/multipart.js";
@@ -98,7 +98,8 @@ function writeResult(response: ServerResponse, result: ApiGatewayResult): void {
 
 /**
  * The local HTTP front: turns each HTTP request into the event API Gateway would send and answers with
- * what the Lambda handler returns. Bodies over API Gateway's 10 MB limit are refused here, as there.
+ * what the Lambda handler returns. Bodies over API Gateway's 10 MB limit, and events over Lambda's 6 MB
+ * invoke limit, are refused here with 413, as the fallback rule in the README expects of the deployed API.
  */
 export function createLocalApi(handler: ProxyHandler): Server {
   return createServer((request, response) => {
@@ -110,7 +111,14 @@ export function createLocalApi(handler: ProxyHandler): Server {
         response.end(JSON.stringify({ error: { code: ERROR_CODES.payloadTooLarge, message } }), () => request.destroy());
         return;
       }
-      writeResult(response, await handler(toRestApiEvent(request, body), localContext()));
+      const event = toRestApiEvent(request, body);
+      if (Buffer.byteLength(JSON.stringify(event)) > PLATFORM_LIMITS.lambdaInvokePayloadBytes) {
+        const message = `The request is over Lambda's ${PLATFORM_LIMITS.lambdaInvokePayloadBytes / 2 ** 20} MiB invoke limit once base64-encoded; send a smaller image, or send it to the GPU route (/gpu/pneumonia_classifier).`;
+        response.writeHead(413, { "content-type": "application/json" });
+        response.end(JSON.stringify({ error: { code: ERROR_CODES.payloadTooLarge, message } }));
+        return;
+      }
+      writeResult(response, await handler(event, localContext()));
     })().catch((error: unknown) => {
       // The handler maps every error itself; reaching here means the connection broke mid-request.
       if (!response.headersSent) {

@@ -1,5 +1,5 @@
 import { FORM_LIMITS } from "./limits.js";
-import { ERROR_CODES, PayloadTooLargeError, RouteError, toClassifierError } from "./errors.js";
+import { ERROR_CODES, PayloadTooLargeError, RouteError, UnsupportedMediaTypeError, toClassifierError } from "./errors.js";
 import { jsonResponse, type CoreRequest, type CoreResponse } from "./http-types.js";
 import { parseImageUpload } from "./multipart.js";
 import { preprocessImage } from "./preprocess.js";
@@ -30,6 +30,10 @@ async function classify(request: CoreRequest, deps: AppDependencies): Promise<Co
       ERROR_CODES.payloadTooLarge,
       `The request body is over ${FORM_LIMITS.maxBodyBytes / 2 ** 20} MiB; send a smaller image.`,
     );
+  }
+  const encoding = request.headers["content-encoding"]?.trim().toLowerCase();
+  if (encoding && encoding !== "identity") {
+    throw new UnsupportedMediaTypeError(`Content-Encoding "${encoding.slice(0, 40)}" is not accepted; send the form uncompressed (JPEG and PNG are compressed already).`);
   }
   const upload = await parseImageUpload(request.body, request.headers["content-type"]);
   const parsed = performance.now();

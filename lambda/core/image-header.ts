@@ -43,12 +43,12 @@ export function readImageHeader(bytes: Uint8Array): ImageHeader {
     ({ width, height } = imageSize(bytes));
   } catch (error) {
     throw new UnusableImageError(
-      `The ${SUPPORTED_IMAGE_TYPES[type]} header cannot be read; the file is corrupt or truncated.`,
+      `The ${SUPPORTED_IMAGE_TYPES[type]} header cannot be read; the file is corrupt or truncated. Send the original image file.`,
       { cause: error },
     );
   }
   if (!width || !height) {
-    throw new UnusableImageError(`The ${SUPPORTED_IMAGE_TYPES[type]} header declares no dimensions; the file is corrupt.`);
+    throw new UnusableImageError(`The ${SUPPORTED_IMAGE_TYPES[type]} header declares no dimensions; the file is corrupt. Send the original image file.`);
   }
   assertDimensionsWithinLimits(width, height);
   if (type === "image/jpeg") assertJpegComplete(bytes);

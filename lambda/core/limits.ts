@@ -15,11 +15,19 @@ export const IMAGE_LIMITS = {
   maxAspectRatio: 4,
 } as const;
 
+/** Limits of the AWS services in front of the handler, which the local front reproduces. */
+export const PLATFORM_LIMITS = {
+  /** API Gateway's payload limit; bodies over it never reach Lambda. */
+  apiGatewayPayloadBytes: 10 * 1024 * 1024,
+  /** Lambda's synchronous invoke payload limit, which applies to the whole event (base64 body included). */
+  lambdaInvokePayloadBytes: 6 * 1024 * 1024,
+} as const;
+
 export const FORM_LIMITS = {
   /** The form field that carries the X-ray, as in the article's API. */
   fileField: "file",
   /** Whole request body, before base64 decoding: API Gateway's own payload limit. */
-  maxBodyBytes: 10 * 1024 * 1024,
+  maxBodyBytes: PLATFORM_LIMITS.apiGatewayPayloadBytes,
   maxFiles: 1,
   maxFields: 16,
   maxParts: 32,

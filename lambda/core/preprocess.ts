@@ -35,7 +35,7 @@ export async function decodeImage(bytes: Uint8Array, header: ImageHeader) {
     return await Jimp.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (error) {
     throw new UnusableImageError(
-      `The ${header.type === "image/png" ? "PNG" : "JPEG"} could not be decoded; the file is corrupt or truncated.`,
+      `The ${header.type === "image/png" ? "PNG" : "JPEG"} could not be decoded; the file is corrupt or truncated. Send the original image file.`,
       { cause: error },
     );
   }

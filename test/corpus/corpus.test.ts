@@ -1,0 +1,90 @@
+import { request as httpRequest } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { handler } from "../../lambda/handler.js";
+import { httpApiEvent, lambdaContext, restApiEvent } from "../support/events.js";
+import { startLocalApi, type LocalApiProcess } from "../support/local-api-process.js";
+import { CORPUS, expectedStatuses, type CorpusCase, type CorpusRequest } from "./hostile-inputs.js";
+
+/** Every answer must come this fast: a hostile input may not hang the classifier. */
+const ANSWER_WITHIN_MS = 1000;
+
+interface Answer {
+  status: number;
+  body: string;
+  ms: number;
+}
+
+function checkAnswer(answer: Answer, expected: readonly number[]) {
+  expect(expected).toContain(answer.status);
+  expect(answer.ms).toBeLessThan(ANSWER_WITHIN_MS);
+  const json = JSON.parse(answer.body);
+  if (answer.status === 200) {
+    expect(["NORMAL", "PNEUMONIA"]).toContain(json.prediction);
+  } else {
+    expect(json.error.code).toMatch(/^[A-Z_]+$/);
+    // The message tells the user what to do, not just what failed.
+    expect(json.error.message).toMatch(/send|resend|retry|downscale|see \/docs/i);
+  }
+}
+
+const built = new Map<string, CorpusRequest>();
+beforeAll(async () => {
+  for (const corpusCase of CORPUS) built.set(corpusCase.name, await corpusCase.build());
+}, 120_000);
+
+describe.each([
+  ["REST API (payload 1.0)", restApiEvent],
+  ["HTTP API (payload 2.0)", httpApiEvent],
+] as const)("corpus against the handler with %s events", (_name, buildEvent) => {
+  it.each(CORPUS.map((c) => [`${c.family}: ${c.name}`, c] as [string, CorpusCase]))("answers %s", async (_title, corpusCase) => {
+    // Prepare
+    const { body, headers } = built.get(corpusCase.name)!;
+    const event = buildEvent({ body, headers });
+    // Act
+    const started = performance.now();
+    const result = await handler(event, lambdaContext);
+    const ms = performance.now() - started;
+    // Assess
+    if (typeof result === "string") throw new Error("the handler answered a bare string");
+    checkAnswer({ status: result.statusCode!, body: result.body!, ms }, expectedStatuses(corpusCase.expected, "handler"));
+  });
+});
+
+/** POSTs raw bytes; resolves with the answer even when the server closes the connection before reading it all. */
+function post(url: string, request: CorpusRequest): Promise<Answer> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const outgoing = httpRequest(`${url}/pneumonia_classifier`, { method: "POST", headers: { ...request.headers, "content-length": String(request.body.length) } });
+    outgoing.on("response", (response) => {
+      answered = true;
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString(), ms: performance.now() - started }));
+    });
+    outgoing.on("error", (error) => {
+      if (!answered) reject(error);
+    });
+    outgoing.end(request.body);
+  });
+}
+
+describe("corpus over real HTTP against npm start", () => {
+  let api: LocalApiProcess;
+  beforeAll(async () => {
+    api = await startLocalApi();
+  });
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  it.each(CORPUS.map((c) => [`${c.family}: ${c.name}`, c] as [string, CorpusCase]))("answers %s", async (_title, corpusCase) => {
+    const answer = await post(api.url, built.get(corpusCase.name)!);
+    checkAnswer(answer, expectedStatuses(corpusCase.expected, "http"));
+  });
+
+  it("is still serving after the whole corpus", async () => {
+    expect((await fetch(`${api.url}/health`)).status).toBe(200);
+    expect(api.process.exitCode).toBeNull();
+  });
+});
