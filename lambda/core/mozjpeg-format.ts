@@ -8,7 +8,11 @@ let ready: Promise<void> | undefined;
  * the package's own loader would fetch() it, which Node cannot do from a file path.
  */
 function initialise(): Promise<void> {
-  ready ??= readFile(new URL(import.meta.resolve("@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm"))).then((wasmBinary) => init({ wasmBinary }));
+  // printErr: libjpeg writes its warnings to stderr; the failure reaches the client as a 422 instead, and
+  // the service's logs stay structured.
+  ready ??= readFile(new URL(import.meta.resolve("@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm"))).then((wasmBinary) =>
+    init({ wasmBinary, printErr: () => undefined }),
+  );
   return ready;
 }
 

@@ -128,6 +128,9 @@ export const CORPUS: readonly CorpusCase[] = [
   { family: "decoder attack", name: "a valid 20000x20000 PNG of a few tens of KB", expected: 413, build: async () => asForm(decompressionBombPng(20000), "bomb.png", "image/png") },
   { family: "decoder attack", name: "a truncated JPEG", expected: 422, build: async () => { const x = await anyXray(); return asForm(x.subarray(0, x.length >> 1)); } },
   { family: "decoder attack", name: "a JPEG with its frame header overwritten", expected: 422, build: async () => { const x = Buffer.from(await anyXray()); const sof = x.indexOf(Buffer.from([0xff, 0xc0])); x.fill(0xff, sof, sof + 12); return asForm(x); } },
+  // Inputs that made jpeg-js loop forever (jpeg-js issues #105, CVE-2022-25851, and #53); refused before decoding.
+  { family: "decoder attack", name: "the jpeg-js infinite-loop input of CVE-2022-25851", expected: [413, 422], build: async () => asForm(Buffer.from("ffd8ffc1f151d800ff51d800ffdaffde", "hex")) },
+  { family: "decoder attack", name: "the jpeg-js infinite-loop input of issue #53", expected: [413, 422], build: async () => asForm(Buffer.from("ffd8ffc09dfdb0ffff0e5296bd7fbbc4f9579096bd7fbbfc0e80d50000ffff36fa400100236701bf73ffaf8003a57f097f5e000000008023c4f9579096bd7fbb008000001500b34e8c018fda5212", "hex")) },
   // libjpeg decodes damaged scan data as best it can (as every viewer does), so a classification is a correct answer.
   { family: "decoder attack", name: "a JPEG with scan data overwritten", expected: [200, 422], build: async () => { const x = Buffer.from(await anyXray()); x.fill(0x5a, x.length >> 1, (x.length >> 1) + 2048); return asForm(x); } },
   { family: "decoder attack", name: "a PNG with a corrupt data chunk", expected: 422, build: async () => { const p = Buffer.from(await reencode((i) => i.png())); const idat = p.indexOf("IDAT"); p.fill(0x00, idat + 20, idat + 200); return asForm(p, "x.png", "image/png"); } },
