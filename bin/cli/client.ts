@@ -1,0 +1,92 @@
+import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
+
+/** One input's outcome: exactly one per file, a result or an error. */
+export interface Row {
+  file: string;
+  prediction?: string;
+  probabilityNormal?: number;
+  probabilityPneumonia?: number;
+  /** "primary" or "fallback": the route that gave the final answer. */
+  route: "primary" | "fallback";
+  status?: number;
+  error?: string;
+}
+
+export interface ClientOptions {
+  url: string;
+  fallbackUrl?: string;
+  apiKey?: string;
+  /** Tries per route for 429, 503 and network errors. */
+  attempts: number;
+  /** Milliseconds before the first retry; doubled each time, or Retry-After when the server says. */
+  backoffMs: number;
+  timeoutMs: number;
+}
+
+/** Statuses after which the same request goes to the GPU route (README: fallback rule). */
+const FALLBACK_STATUSES = (status: number) => status === 429 || status === 413 || status >= 500;
+/** Statuses worth retrying on the same route. */
+const RETRY_STATUSES = (status: number) => status === 429 || status === 503;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Attempt {
+  status?: number;
+  body?: { prediction?: string; probabilities?: { NORMAL: number; PNEUMONIA: number }; error?: { code: string; message: string } };
+  retryAfterMs?: number;
+  networkError?: string;
+}
+
+async function send(url: string, bytes: Buffer, name: string, options: ClientOptions): Promise<Attempt> {
+  const form = new FormData();
+  form.append("file", new Blob([bytes]), name);
+  try {
+    const response = await fetch(`${url.replace(/\/$/, "")}/pneumonia_classifier`, {
+      method: "POST",
+      body: form,
+      headers: options.apiKey ? { "x-api-key": options.apiKey } : {},
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+    const retryAfter = Number(response.headers.get("retry-after"));
+    const body = (await response.json().catch(() => undefined)) as Attempt["body"];
+    return { status: response.status, body, retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined };
+  } catch (error) {
+    return { networkError: (error as Error).cause ? String((error as Error).cause) : (error as Error).message };
+  }
+}
+
+/** Tries one route, retrying 429, 503 and network errors with backoff. */
+async function tryRoute(url: string, bytes: Buffer, name: string, options: ClientOptions): Promise<Attempt> {
+  let attempt: Attempt = {};
+  for (let i = 0; i < options.attempts; i++) {
+    attempt = await send(url, bytes, name, options);
+    const retry = attempt.networkError !== undefined || RETRY_STATUSES(attempt.status!);
+    if (!retry || i === options.attempts - 1) break;
+    await sleep(attempt.retryAfterMs ?? options.backoffMs * 2 ** i);
+  }
+  return attempt;
+}
+
+function toRow(file: string, route: Row["route"], attempt: Attempt): Row {
+  if (attempt.status === 200 && attempt.body?.probabilities) {
+    const { prediction, probabilities } = attempt.body;
+    return { file, route, status: 200, prediction, probabilityNormal: probabilities.NORMAL, probabilityPneumonia: probabilities.PNEUMONIA };
+  }
+  const error = attempt.networkError ?? (attempt.body?.error ? `${attempt.body.error.code}: ${attempt.body.error.message}` : `HTTP ${attempt.status}`);
+  return { file, route, status: attempt.status, error };
+}
+
+/** Classifies one file, applying retries and the fallback rule; never throws. */
+export async function classifyFile(file: string, options: ClientOptions): Promise<Row> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    return { file, route: "primary", error: `cannot read the file: ${(error as Error).message}` };
+  }
+  const primary = await tryRoute(options.url, bytes, basename(file), options);
+  const fallBack = options.fallbackUrl && (primary.networkError !== undefined || FALLBACK_STATUSES(primary.status!));
+  if (!fallBack) return toRow(file, "primary", primary);
+  return toRow(file, "fallback", await tryRoute(options.fallbackUrl!, bytes, basename(file), options));
+}
