@@ -2,13 +2,7 @@ import { describe, expect, it } from "vitest";
 import { readImageHeader, sniffImageType } from "../../lambda/core/image-header.js";
 import { IMAGE_LIMITS } from "../../lambda/core/limits.js";
 import { anyXray } from "../support/forms.js";
-
-/** A baseline JPEG header (SOI, APP0 JFIF, SOF0) declaring the given size; nothing after it is decodable. */
-function jpegDeclaring(width: number, height: number): Buffer {
-  const app0 = Buffer.from([0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00]);
-  const sof = Buffer.from([0xff, 0xc0, 0x00, 0x0b, 0x08, height >> 8, height & 0xff, width >> 8, width & 0xff, 0x01, 0x01, 0x11, 0x00]);
-  return Buffer.concat([Buffer.from([0xff, 0xd8]), app0, sof, Buffer.from([0xff, 0xd9])]);
-}
+import { jpegDeclaring } from "../support/crafted-images.js";
 
 /** A PNG signature and IHDR chunk declaring the given size. */
 function pngDeclaring(width: number, height: number): Buffer {

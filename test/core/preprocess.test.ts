@@ -1,11 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { crc32, deflateSync } from "node:zlib";
+import { deflateSync } from "node:zlib";
 import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
 import { preprocessImage } from "../../lambda/core/preprocess.js";
 import { readManifest, defaultModelDir } from "../../lambda/core/manifest.js";
 import { FIXTURES, anyXray } from "../support/forms.js";
+import { greyPng } from "../support/crafted-images.js";
 
 const spec = (await readManifest(defaultModelDir())).input.preprocessing;
 
@@ -31,24 +32,11 @@ function png8(width: number, height: number, pixel: (x: number, y: number) => nu
   return PNG.sync.write(png, { colorType, inputColorType: 6, inputHasAlpha: true });
 }
 
-/** A 16-bit grey PNG, written chunk by chunk because pngjs only writes 16 bits from 16-bit input. */
+/** A 16-bit grey PNG, which pngjs only writes from 16-bit input. */
 function png16(width: number, height: number, pixel: (x: number, y: number) => number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
-    const out = Buffer.alloc(body.length + 8);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(crc32(body), body.length + 4);
-    return out;
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([16, 0, 0, 0, 0], 8);
   const rows = Buffer.alloc(height * (1 + width * 2));
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) rows.writeUInt16BE(pixel(x, y) * 257, y * (1 + width * 2) + 1 + x * 2);
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk("IHDR", header), chunk("IDAT", deflateSync(rows)), chunk("IEND", Buffer.alloc(0))]);
+  return greyPng(width, height, 16, deflateSync(rows));
 }
 
 describe("preprocessImage", () => {

@@ -2,9 +2,10 @@
  * The corpus of hostile and odd requests, with the status each must get. Built at run time from a real X-ray
  * (sharp re-encodes it into other formats), so the repository carries no binary blobs beyond the fixtures.
  */
-import { deflateSync, gzipSync, crc32 } from "node:zlib";
+import { deflateSync, gzipSync } from "node:zlib";
 import sharp, { type Sharp } from "sharp";
 import { imageForm, anyXray } from "../support/forms.js";
+import { greyPng, jpegDeclaring } from "../support/crafted-images.js";
 import { FORM_LIMITS, PLATFORM_LIMITS } from "../../lambda/core/limits.js";
 
 /** A request as a client sends it over HTTP. */
@@ -51,31 +52,10 @@ async function asForm(bytes: Buffer, filename = "xray.jpeg", type = "image/jpeg"
 const smallXray = async () => sharp(await anyXray()).resize(512).toBuffer();
 const reencode = async (apply: (image: Sharp) => Sharp) => apply(sharp(await smallXray())).toBuffer();
 
-function pngChunk(type: string, data: Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
-  const out = Buffer.alloc(body.length + 8);
-  out.writeUInt32BE(data.length, 0);
-  body.copy(out, 4);
-  out.writeUInt32BE(crc32(body), body.length + 4);
-  return out;
-}
-
-/** A valid 1-bit PNG of side x side white pixels: tens of kilobytes that would decode to gigabytes of RGBA. */
+/** A valid 1-bit PNG of side x side black pixels: a few kilobytes that would decode to 1.6 GB of RGBA. */
 function decompressionBombPng(side: number): Buffer {
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(side, 0);
-  header.writeUInt32BE(side, 4);
-  header.set([1, 0, 0, 0, 0], 8);
   const rowBytes = 1 + Math.ceil(side / 8);
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, pngChunk("IHDR", header), pngChunk("IDAT", deflateSync(Buffer.alloc(rowBytes * side), { level: 9 })), pngChunk("IEND", Buffer.alloc(0))]);
-}
-
-/** A JPEG with APP0 and a SOF0 declaring the given size, and nothing decodable. */
-function jpegDeclaring(width: number, height: number): Buffer {
-  const app0 = [0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00];
-  const sof = [0xff, 0xc0, 0x00, 0x0b, 0x08, height >> 8, height & 0xff, width >> 8, width & 0xff, 0x01, 0x01, 0x11, 0x00];
-  return Buffer.from([0xff, 0xd8, ...app0, ...sof, 0xff, 0xd9]);
+  return greyPng(side, side, 1, deflateSync(Buffer.alloc(rowBytes * side), { level: 9 }));
 }
 
 /** The X-ray with comment segments after SOI, to reach a chosen size while staying a valid JPEG. */
