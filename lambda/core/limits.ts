@@ -5,10 +5,14 @@
 export const IMAGE_LIMITS = {
   /** Largest uploaded file. API Gateway refuses bodies over 10 MB before they reach us. */
   maxFileBytes: 10 * 1024 * 1024,
-  /** Largest declared width times height; a full-resolution X-ray is about 2-5 megapixels. */
-  maxPixels: 40_000_000,
-  /** Largest declared side, so a 1 x 40M strip cannot pass the pixel limit. */
-  maxSide: 12_000,
+  /**
+   * Largest declared width times height. Chest X-rays are 1 to 16 megapixels (3000 x 3000 on most flat-panel
+   * detectors); decoding 25 MP takes about 100 MB of RGBA, and `npm run fuzz` saw a 3.5 KB JPEG declaring
+   * 40 MP push the process to 1 GB.
+   */
+  maxPixels: 25_000_000,
+  /** Largest declared side, so a long strip cannot pass the pixel limit. */
+  maxSide: 10_000,
   /** Smallest side the model can say anything about once the image is scaled to its input. */
   minSide: 64,
   /** Widest aspect ratio (long side / short side) that still looks like a chest X-ray. */

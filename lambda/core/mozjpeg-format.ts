@@ -1,19 +1,43 @@
 import { readFile } from "node:fs/promises";
 import decode, { init } from "@jsquash/jpeg/decode.js";
 
-let ready: Promise<void> | undefined;
+let wasmBinary: Promise<Buffer> | undefined;
+let instance: Promise<void> | undefined;
 
 /**
- * Instantiates the MozJPEG (libjpeg-turbo based) WebAssembly decoder once, from the file the package ships;
- * the package's own loader would fetch() it, which Node cannot do from a file path.
+ * Starts a new instance of the MozJPEG (libjpeg-turbo based) WebAssembly decoder, from the file the package
+ * ships (the package's own loader would fetch() it, which Node cannot do from a file path).
+ * printErr: libjpeg writes its warnings to stderr; failures reach the client as 422 and logs stay structured.
  */
-function initialise(): Promise<void> {
-  // printErr: libjpeg writes its warnings to stderr; the failure reaches the client as a 422 instead, and
-  // the service's logs stay structured.
-  ready ??= readFile(new URL(import.meta.resolve("@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm"))).then((wasmBinary) =>
-    init({ wasmBinary, printErr: () => undefined }),
-  );
-  return ready;
+function startFreshDecoder(): Promise<void> {
+  wasmBinary ??= readFile(new URL(import.meta.resolve("@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm")));
+  instance = wasmBinary.then((binary) => init({ wasmBinary: binary, printErr: () => undefined }));
+  return instance;
+}
+
+async function decodeOnce(data: Buffer) {
+  await (instance ?? startFreshDecoder());
+  return decode(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer, { preserveOrientation: false });
+}
+
+/**
+ * Decodes on the current instance. libjpeg's fatal errors end the WebAssembly program (exit(1)), which leaves
+ * that instance broken for every later image (found by `npm run fuzz`): after any failure the instance is
+ * replaced, and the image is tried once more on the fresh one, so a request that met an instance broken by
+ * another request still gets its answer. A second failure is the image's own.
+ */
+async function decodeWithFreshInstanceOnFailure(data: Buffer) {
+  try {
+    return await decodeOnce(data);
+  } catch {
+    await startFreshDecoder();
+    try {
+      return await decodeOnce(data);
+    } catch (error) {
+      void startFreshDecoder();
+      throw error;
+    }
+  }
 }
 
 /**
@@ -27,16 +51,13 @@ export default function mozjpegFormat() {
       throw new Error("The service reads JPEGs; it never writes them.");
     },
     decode: async (data: Buffer) => {
-      await initialise();
-      const image = await decode(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer, {
-        preserveOrientation: false,
-      });
+      const image = await decodeWithFreshInstanceOnFailure(data);
       return { data: Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), width: image.width, height: image.height };
     },
   };
 }
 
-/** Starts compiling the decoder now, so the first request does not pay for it. */
+/** Starts the decoder now, so the first request does not pay for it. */
 export function warmJpegDecoder(): Promise<void> {
-  return initialise();
+  return instance ?? startFreshDecoder();
 }
