@@ -38,6 +38,11 @@ export const FORM_LIMITS = {
   maxFieldBytes: 4 * 1024,
   maxFieldNameBytes: 128,
   maxHeaderPairs: 32,
+  /**
+   * The whole body is in memory, so busboy reads it in milliseconds; it has been seen to never finish on a
+   * form that closes before its parts (found by `npm run fuzz`). Past this, the form is refused as malformed.
+   */
+  parseTimeoutMs: 1000,
 } as const;
 
 /** Image formats the decoder accepts, keyed by the MIME type it answers with. */

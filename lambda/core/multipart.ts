@@ -93,10 +93,18 @@ function collectUpload(parser: busboy.Busboy, body: Buffer): Promise<UploadedFil
     });
     parser.on("close", settle);
 
+    // busboy waits for a file part's end that never comes when the closing delimiter precedes the parts.
+    const stalled = setTimeout(() => {
+      fail(new BadRequestError(ERROR_CODES.malformedForm, `The form could not be read to its end: a part is cut short or follows the closing boundary; ${HOW_TO_SEND}.`));
+      parser.destroy();
+      settle();
+    }, FORM_LIMITS.parseTimeoutMs);
+
     let settled = false;
     function settle() {
       if (settled) return;
       settled = true;
+      clearTimeout(stalled);
       if (failure) return reject(failure);
       if (!upload) {
         const why = fileFieldWasText ? `the field "${FORM_LIMITS.fileField}" holds text, not a file` : `the form has no file in the field "${FORM_LIMITS.fileField}"`;

@@ -46,6 +46,19 @@ describe("parseImageUpload", () => {
     await expect(parseImageUpload(truncated, MULTIPART)).rejects.toMatchObject({ status: 400 });
   });
 
+  it("refuses a form that closes before its parts with 400 instead of waiting forever (found by npm run fuzz)", async () => {
+    // Prepare: the first delimiter turned into a closing one, then fields and a file part cut after its content
+    const form = rawForm(...Array.from({ length: 15 }, (_, i) => textPart(`f${i}`, "v")), filePart("file", "z")).toString("latin1");
+    const closedFirst = form.replace(`--${BOUNDARY}`, `--${BOUNDARY}--`);
+    const body = Buffer.from(closedFirst.slice(0, closedFirst.lastIndexOf("z\r\n") + 2), "latin1");
+    // Act
+    const started = performance.now();
+    const error = await parseImageUpload(body, MULTIPART).catch((e: unknown) => e);
+    // Assess
+    expect(error).toMatchObject({ status: 400, code: "MALFORMED_FORM" });
+    expect(performance.now() - started).toBeLessThan(FORM_LIMITS.parseTimeoutMs + 500);
+  });
+
   it.each([
     ["no Content-Type", undefined],
     ["JSON", "application/json"],
