@@ -51,8 +51,18 @@ export function readImageHeader(bytes: Uint8Array): ImageHeader {
     throw new UnusableImageError(`The ${SUPPORTED_IMAGE_TYPES[type]} header declares no dimensions; the file is corrupt. Send the original image file.`);
   }
   assertDimensionsWithinLimits(width, height);
+  assertPlausibleDensity(type, bytes.length, width, height);
   if (type === "image/jpeg") assertJpegComplete(bytes);
   return { type, width, height };
+}
+
+/** Refuses large declared images with far too few bytes to hold them: crafted headers, not X-rays. */
+function assertPlausibleDensity(type: SupportedImageType, size: number, width: number, height: number): void {
+  const pixels = width * height;
+  if (pixels <= IMAGE_LIMITS.densityCheckAbovePixels || size >= pixels * IMAGE_LIMITS.minBytesPerPixel[type]) return;
+  throw new UnusableImageError(
+    `The image declares ${width}x${height} pixels but holds only ${Math.ceil(size / 1024)} KiB, far too little for an X-ray of that size; the file is corrupt or crafted. Send the original image file.`,
+  );
 }
 
 /** Bytes some cameras and tools append after a JPEG's end-of-image marker. */

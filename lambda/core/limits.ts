@@ -13,6 +13,13 @@ export const IMAGE_LIMITS = {
   maxPixels: 25_000_000,
   /** Largest declared side, so a long strip cannot pass the pixel limit. */
   maxSide: 10_000,
+  /**
+   * Above this many declared pixels, the file must hold at least `minBytesPerPixel` of its type: a few
+   * kilobytes declaring 25 MP (found by `npm run fuzz`) decode to a blank image in up to 2 s and 1 GB. The
+   * real X-rays in ../shared/data hold at least 0.06 bytes a pixel as JPEG; lossless PNG holds far more.
+   */
+  densityCheckAbovePixels: 4_000_000,
+  minBytesPerPixel: { "image/jpeg": 0.005, "image/png": 0.05 },
   /** Smallest side the model can say anything about once the image is scaled to its input. */
   minSide: 64,
   /** Widest aspect ratio (long side / short side) that still looks like a chest X-ray. */

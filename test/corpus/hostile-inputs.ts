@@ -106,6 +106,9 @@ export const CORPUS: readonly CorpusCase[] = [
   { family: "decoder attack", name: "a JPEG header declaring 60000x60000", expected: 413, build: async () => asForm(jpegDeclaring(60000, 60000)) },
   { family: "decoder attack", name: "a JPEG header declaring 65535x1", expected: 413, build: async () => asForm(jpegDeclaring(65535, 1)) },
   { family: "decoder attack", name: "a valid 20000x20000 PNG of a few tens of KB", expected: 413, build: async () => asForm(decompressionBombPng(20000), "bomb.png", "image/png") },
+  // Found by npm run fuzz: a few kilobytes declaring a size inside the limits decoded to a blank image in up to 2 s.
+  { family: "decoder attack", name: "a 3 KB JPEG whose header declares 5000x5000", expected: 422, build: async () => { const small = await sharp(await smallXray()).resize(64, 64).jpeg().toBuffer(); const sof = small.indexOf(Buffer.from([0xff, 0xc0])); const edited = Buffer.from(small); edited.writeUInt16BE(5000, sof + 5); edited.writeUInt16BE(5000, sof + 7); return asForm(edited); } },
+  { family: "decoder attack", name: "a small PNG whose header declares 10000x2500", expected: 422, build: async () => { const png = Buffer.from(await sharp(await smallXray()).resize(64, 100).png().toBuffer()); png.writeUInt32BE(10000, 16); png.writeUInt32BE(2500, 20); return asForm(png, "x.png", "image/png"); } },
   { family: "decoder attack", name: "a truncated JPEG", expected: 422, build: async () => { const x = await anyXray(); return asForm(x.subarray(0, x.length >> 1)); } },
   { family: "decoder attack", name: "a JPEG with its frame header overwritten", expected: 422, build: async () => { const x = Buffer.from(await anyXray()); const sof = x.indexOf(Buffer.from([0xff, 0xc0])); x.fill(0xff, sof, sof + 12); return asForm(x); } },
   // Inputs that made jpeg-js loop forever (jpeg-js issues #105, CVE-2022-25851, and #53); refused before decoding.
