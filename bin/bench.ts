@@ -21,6 +21,7 @@ import { sharedClassifier } from "../lambda/core/shared-classifier.js";
 import { handler } from "../lambda/handler.js";
 import { restApiEvent, lambdaContext } from "../test/support/events.js";
 import { imageForm } from "../test/support/forms.js";
+import { quantile } from "./run-report.js";
 
 const { values } = parseArgs({
   options: { data: { type: "string", default: "../shared/data/originals" }, rounds: { type: "string", default: "3" } },
@@ -50,7 +51,6 @@ async function time<T>(images: T[], rounds: number, work: (image: T) => unknown)
   return times.sort((a, b) => a - b);
 }
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 const row = (name: string, sorted: number[]) => `| ${name} | ${quantile(sorted, 0.5).toFixed(1)} | ${quantile(sorted, 0.99).toFixed(1)} |`;
 
 /** Spawns a fresh Node process that imports the Lambda bundle and answers one event; ms to the answer and its peak RSS. */

@@ -36,9 +36,9 @@ import { join, dirname, basename } from "node:path";
 import { inspect, parseArgs } from "node:util";
 import { deflateSync } from "node:zlib";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-import { execFileSync } from "node:child_process";
 import type { PreprocessingSpec } from "../lambda/core/preprocessing-spec.js";
 import { FORM_LIMITS, IMAGE_LIMITS } from "../lambda/core/limits.js";
+import { codeVersion, quantile } from "./run-report.js";
 
 type Target = "multipart" | "image";
 
@@ -1181,18 +1181,7 @@ function describeFinding(finding: Finding): string {
   return [error, finding.detail].filter(Boolean).join(" | ");
 }
 
-/** The commit under test, and whether lambda/ differs from it (workers load lambda/ from disk each time they start). */
-function codeVersion(): string {
-  try {
-    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "lambda"], { encoding: "utf8" }).trim();
-    return `${commit}${dirty ? " + uncommitted changes in lambda/" : ""}`;
-  } catch {
-    return "unknown (no git)";
-  }
-}
 
-const quantile = (sorted: number[], q: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -17,7 +17,6 @@
  * Exit code 1 when a valid request failed, a hostile one got another status or code, a request got no
  * answer, or the server did not stay healthy.
  */
-import { execFileSync } from "node:child_process";
 import { request as httpRequest, Agent } from "node:http";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -26,6 +25,7 @@ import { PNG } from "pngjs";
 import { imageForm, xrayFixtures } from "../test/support/forms.js";
 import { startLocalApi, type LocalApiProcess } from "../test/support/local-api-process.js";
 import { FORM_LIMITS } from "../lambda/core/limits.js";
+import { codeVersion, quantile } from "./run-report.js";
 
 const { values } = parseArgs({
   options: {
@@ -203,21 +203,7 @@ function readStatus(pid: number): { rssMb: number; hwmMb: number } | undefined {
   }
 }
 
-/** The commit the server was started from, and whether lambda/ differs from it. */
-function codeVersion(): string {
-  try {
-    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", "lambda"], { encoding: "utf8" }).trim();
-    return `${commit}${dirty ? " + uncommitted changes in lambda/" : ""}`;
-  } catch {
-    return "unknown (no git)";
-  }
-}
 
-const quantile = (values: number[], q: number) => {
-  const sorted = values.slice().sort((a, b) => a - b);
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-};
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a");
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

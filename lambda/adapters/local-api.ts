@@ -71,6 +71,15 @@ export function toRestApiEvent(request: IncomingMessage, body: Buffer): APIGatew
   };
 }
 
+/**
+ * Bytes of the event as Lambda receives it (JSON). A base64 body needs no JSON escaping, so its length is
+ * added as is rather than serialising megabytes of it a second time.
+ */
+function eventSizeBytes(event: APIGatewayProxyEvent): number {
+  const body = event.isBase64Encoded && event.body ? event.body.length : 0;
+  return Buffer.byteLength(JSON.stringify(body ? { ...event, body: "" } : event)) + body;
+}
+
 /** A Lambda context like the one `sam local` passes: enough for logging and timeouts. */
 function localContext(): Context {
   const deadline = Date.now() + 30_000;
@@ -112,7 +121,7 @@ export function createLocalApi(handler: ProxyHandler): Server {
         return;
       }
       const event = toRestApiEvent(request, body);
-      if (Buffer.byteLength(JSON.stringify(event)) > PLATFORM_LIMITS.lambdaInvokePayloadBytes) {
+      if (eventSizeBytes(event) > PLATFORM_LIMITS.lambdaInvokePayloadBytes) {
         const message = `The request is over Lambda's ${PLATFORM_LIMITS.lambdaInvokePayloadBytes / 2 ** 20} MiB invoke limit once base64-encoded; send a smaller image, or send it to the GPU route (/gpu/pneumonia_classifier).`;
         response.writeHead(413, { "content-type": "application/json" });
         response.end(JSON.stringify({ error: { code: ERROR_CODES.payloadTooLarge, message } }));
