@@ -1,13 +1,15 @@
 import type { Context } from "aws-lambda";
 import { createApp } from "./core/app.js";
 import { sharedClassifier } from "./core/shared-classifier.js";
+import { inProcessImageClassifier, type ImageClassifier } from "./core/image-classifier.js";
 import { warmJpegDecoder } from "./core/mozjpeg-format.js";
 import { ERROR_CODES } from "./core/errors.js";
 import { jsonResponse } from "./core/http-types.js";
 import { logger } from "./core/logger.js";
 import { apiRequestIdOf, toCoreRequest, toProxyResult, type ApiGatewayEvent, type ApiGatewayResult } from "./adapters/api-gateway-event.js";
 
-const app = createApp({ classifier: () => sharedClassifier() });
+let images: ImageClassifier | undefined;
+const app = createApp({ images: async () => (images ??= inProcessImageClassifier(await sharedClassifier())) });
 
 // Start loading during the Lambda init phase, which runs before the first request: the ONNX session
 // (created and warmed once) and the JPEG decoder's WebAssembly. A model failure here is logged by

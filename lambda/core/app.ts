@@ -1,88 +1,130 @@
-import { FORM_LIMITS } from "./limits.js";
-import { ERROR_CODES, PayloadTooLargeError, RouteError, UnsupportedMediaTypeError, toClassifierError } from "./errors.js";
+import { BATCH_LIMITS, FORM_LIMITS } from "./limits.js";
+import {
+  ClassifierError,
+  ERROR_CODES,
+  PayloadTooLargeError,
+  RouteError,
+  TemporarilyUnavailableError,
+  UnsupportedMediaTypeError,
+  toClassifierError,
+} from "./errors.js";
 import { jsonResponse, type CoreRequest, type CoreResponse } from "./http-types.js";
-import { parseImageUpload } from "./multipart.js";
-import { preprocessImage } from "./preprocess.js";
+import { parseImageUploads, type UploadedFile } from "./multipart.js";
 import { openApiDocument } from "./openapi.js";
 import { renderDocsPage } from "./docs-page.js";
 import { logger } from "./logger.js";
-import type { Classifier } from "./classifier.js";
-import { API_ROUTES, type RouteName } from "./routes.js";
+import { millis, type ImageClassifier } from "./image-classifier.js";
+import { API_ROUTES, type RouteName, type RouteTable } from "./routes.js";
 
 /** What the core needs from its host. */
 export interface AppDependencies {
-  /** The process's classifier; rejects with a ClassifierError (503) when the model cannot be loaded. */
-  classifier: () => Promise<Classifier>;
+  /** Classifies uploaded images; rejects with a ClassifierError (503) while the model is unavailable. */
+  images: () => Promise<ImageClassifier>;
+  /** Metrics in Prometheus's text format, for hosts that serve the metrics route. */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
 /** Handles one request; never throws, every failure becomes a JSON error answer. */
 export type App = (request: CoreRequest) => Promise<CoreResponse>;
 
-type Route = (request: CoreRequest, deps: AppDependencies) => Promise<CoreResponse>;
+/** What a route works with besides the request: the host's dependencies and the table it is served from. */
+interface RouteContext {
+  deps: AppDependencies;
+  routes: RouteTable;
+}
 
-/** Milliseconds between two performance.now() readings, to 0.01 ms. */
-const millis = (from: number, to: number = performance.now()) => Math.round((to - from) * 100) / 100;
+type Route = (request: CoreRequest, context: RouteContext) => Promise<CoreResponse>;
 
-async function classify(request: CoreRequest, deps: AppDependencies): Promise<CoreResponse> {
-  const started = performance.now();
-  if (request.body.length > FORM_LIMITS.maxBodyBytes) {
-    throw new PayloadTooLargeError(
-      ERROR_CODES.payloadTooLarge,
-      `The request body is over ${FORM_LIMITS.maxBodyBytes / 2 ** 20} MiB; send a smaller image.`,
-    );
+/** The form's files, once the body's size and encoding are checked. */
+async function readUploads(request: CoreRequest, limits: { maxBodyBytes: number; maxFiles: number }): Promise<UploadedFile[]> {
+  if (request.body.length > limits.maxBodyBytes) {
+    throw new PayloadTooLargeError(ERROR_CODES.payloadTooLarge, `The request body is over ${limits.maxBodyBytes / 2 ** 20} MiB; send a smaller image.`);
   }
   const encoding = request.headers["content-encoding"]?.trim().toLowerCase();
   if (encoding && encoding !== "identity") {
     throw new UnsupportedMediaTypeError(`Content-Encoding "${encoding.slice(0, 40)}" is not accepted; send the form uncompressed (JPEG and PNG are compressed already).`);
   }
-  const upload = await parseImageUpload(request.body, request.headers["content-type"]);
+  return parseImageUploads(request.body, request.headers["content-type"], { maxFiles: limits.maxFiles });
+}
+
+const modelOf = ({ manifest }: ImageClassifier) => ({ name: manifest.name, version: manifest.version });
+
+async function classify(request: CoreRequest, { deps }: RouteContext): Promise<CoreResponse> {
+  const started = performance.now();
+  const [upload] = await readUploads(request, { maxBodyBytes: FORM_LIMITS.maxBodyBytes, maxFiles: FORM_LIMITS.maxFiles });
   const parsed = performance.now();
-  const classifier = await deps.classifier();
-  const loaded = performance.now();
-  const { header, tensor } = await preprocessImage(upload.bytes, classifier.manifest.input.preprocessing);
-  const preprocessed = performance.now();
-  const result = await classifier.classify(tensor);
-  const timingsMs = { parse: millis(started, parsed), preprocess: millis(loaded, preprocessed), inference: millis(preprocessed) };
+  const images = await deps.images();
+  const [outcome] = await images.classifyImages([upload!.bytes]);
+  if (outcome instanceof ClassifierError) throw outcome;
+  const { header, result, timingsMs } = outcome!;
+  const timings = { parse: millis(started, parsed), ...timingsMs };
   logger.info("classified", {
     outcome: result.prediction,
     probability: result.probability,
-    image: { type: header.type, width: header.width, height: header.height, bytes: upload.bytes.length },
-    timingsMs,
+    image: { type: header.type, width: header.width, height: header.height, bytes: upload!.bytes.length },
+    timingsMs: timings,
   });
-  const { name, version } = classifier.manifest;
-  return jsonResponse(200, { ...result, model: { name, version }, timingsMs });
+  return jsonResponse(200, { ...result, model: modelOf(images), timingsMs: timings });
 }
 
-async function health(_request: CoreRequest, deps: AppDependencies): Promise<CoreResponse> {
-  const { name, version, sha256 } = (await deps.classifier()).manifest;
+/** Several X-rays in one form: one result or one error per file, in the form's order. */
+async function classifyBatch(request: CoreRequest, { deps }: RouteContext): Promise<CoreResponse> {
+  const started = performance.now();
+  const uploads = await readUploads(request, BATCH_LIMITS);
+  const parsed = performance.now();
+  const images = await deps.images();
+  const outcomes = await images.classifyImages(uploads.map((upload) => upload.bytes));
+  const results = outcomes.map((outcome, i) => {
+    const file = uploads[i]!.filename;
+    if (outcome instanceof ClassifierError) return { file, status: outcome.status, ...outcome.toBody() };
+    return { file, status: 200, ...outcome.result };
+  });
+  const timingsMs = { parse: millis(started, parsed), total: millis(started) };
+  logger.info("classified batch", {
+    images: uploads.length,
+    failed: outcomes.filter((outcome) => outcome instanceof ClassifierError).length,
+    timingsMs,
+  });
+  return jsonResponse(200, { results, model: modelOf(images), timingsMs });
+}
+
+async function health(_request: CoreRequest, { deps }: RouteContext): Promise<CoreResponse> {
+  const { name, version, sha256 } = (await deps.images()).manifest;
   return jsonResponse(200, { status: "ok", model: { name, version, sha256 } });
 }
 
 async function loadedModel(deps: AppDependencies) {
-  return deps.classifier().then(
-    ({ manifest }) => ({ name: manifest.name, version: manifest.version }),
-    () => undefined,
-  );
+  return deps.images().then(modelOf, () => undefined);
 }
 
-async function openApi(_request: CoreRequest, deps: AppDependencies): Promise<CoreResponse> {
-  return jsonResponse(200, openApiDocument(await loadedModel(deps)));
+async function metrics(_request: CoreRequest, { deps }: RouteContext): Promise<CoreResponse> {
+  if (!deps.metrics) throw new RouteError(404, ERROR_CODES.notFound, "This host keeps no metrics.");
+  const { contentType, body } = await deps.metrics();
+  return { statusCode: 200, headers: { "content-type": contentType }, body };
 }
 
-async function docs(_request: CoreRequest, deps: AppDependencies): Promise<CoreResponse> {
-  const body = renderDocsPage(openApiDocument(await loadedModel(deps)));
+async function openApi(_request: CoreRequest, { deps, routes }: RouteContext): Promise<CoreResponse> {
+  return jsonResponse(200, openApiDocument(await loadedModel(deps), routes));
+}
+
+async function docs(_request: CoreRequest, { deps, routes }: RouteContext): Promise<CoreResponse> {
+  const body = renderDocsPage(openApiDocument(await loadedModel(deps), routes));
   return { statusCode: 200, headers: { "content-type": "text/html; charset=utf-8" }, body };
 }
 
-const ROUTE_HANDLERS: Record<RouteName, Route> = { classify, health, openApi, docs };
+const ROUTE_HANDLERS: Record<RouteName, Route> = { classify, classifyBatch, health, metrics, openApi, docs };
 
-/** Every route of the API, by path then method, built from API_ROUTES, which the CDK stack deploys too. */
-const ROUTES: Readonly<Record<string, Readonly<Record<string, Route>>>> = Object.fromEntries(
-  Object.entries(API_ROUTES).map(([name, { path, method }]) => [path, { [method]: ROUTE_HANDLERS[name as RouteName] }]),
-);
+/** The routes of a table, by path then method. */
+function routeIndex(routes: RouteTable): Readonly<Record<string, Readonly<Record<string, Route>>>> {
+  const index: Record<string, Record<string, Route>> = {};
+  for (const [name, route] of Object.entries(routes)) {
+    (index[route.path] ??= {})[route.method] = ROUTE_HANDLERS[name as RouteName];
+  }
+  return index;
+}
 
-function findRoute(request: CoreRequest): Route {
-  const methods = Object.hasOwn(ROUTES, request.path) ? ROUTES[request.path]! : undefined;
+function findRoute(index: ReturnType<typeof routeIndex>, request: CoreRequest): Route {
+  const methods = Object.hasOwn(index, request.path) ? index[request.path]! : undefined;
   if (!methods) {
     throw new RouteError(404, ERROR_CODES.notFound, `No route ${request.path}; see /docs for the API.`);
   }
@@ -93,20 +135,29 @@ function findRoute(request: CoreRequest): Route {
   return route;
 }
 
-/** Builds the host-free core: routing, classification and the mapping of every error to its JSON answer. */
-export function createApp(deps: AppDependencies): App {
+/** Headers an error answer carries besides its JSON: Allow on 405, Retry-After on a temporary 503. */
+function errorHeaders(error: ClassifierError, allowed: string[]): Record<string, string> {
+  if (error.code === ERROR_CODES.methodNotAllowed) return { allow: allowed.join(", ") };
+  if (error instanceof TemporarilyUnavailableError) return { "retry-after": String(error.retryAfterSeconds) };
+  return {};
+}
+
+/**
+ * Builds the host-free core: routing, classification and the mapping of every error to its JSON answer.
+ * `routes` defaults to API_ROUTES, which the CDK stack deploys to the Lambda function.
+ */
+export function createApp(deps: AppDependencies, routes: RouteTable = API_ROUTES): App {
+  const index = routeIndex(routes);
   return async (request) => {
     const started = performance.now();
     try {
-      return await findRoute(request)(request, deps);
+      return await findRoute(index, request)(request, { deps, routes });
     } catch (thrown) {
       const error = toClassifierError(thrown);
       const details = { status: error.status, code: error.code, path: request.path, durationMs: millis(started) };
-      if (error.status >= 500) logger.error("request failed", { ...details, error: thrown as Error });
+      if (error.status >= 500 && !(error instanceof TemporarilyUnavailableError)) logger.error("request failed", { ...details, error: thrown as Error });
       else logger.warn("request refused", { ...details, reason: error.message });
-      const headers: Record<string, string> =
-        error.code === ERROR_CODES.methodNotAllowed ? { allow: Object.keys(ROUTES[request.path] ?? {}).join(", ") } : {};
-      return jsonResponse(error.status, error.toBody(), headers);
+      return jsonResponse(error.status, error.toBody(), errorHeaders(error, Object.keys(index[request.path] ?? {})));
     }
   };
 }

@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   methodNotAllowed: "METHOD_NOT_ALLOWED",
   internal: "INTERNAL_ERROR",
   modelUnavailable: "MODEL_UNAVAILABLE",
+  overloaded: "OVERLOADED",
+  shuttingDown: "SHUTTING_DOWN",
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
@@ -86,6 +88,22 @@ export class ModelUnavailableError extends ClassifierError {
   override readonly name = "ModelUnavailableError";
   constructor(message: string, options?: ErrorOptions) {
     super(503, ERROR_CODES.modelUnavailable, message, options);
+  }
+}
+
+/**
+ * 503 for now, not for good: the server is starting, full or shutting down. Retry-After says when to try
+ * again, which the CLI and any HTTP client honour.
+ */
+export class TemporarilyUnavailableError extends ClassifierError {
+  override readonly name = "TemporarilyUnavailableError";
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly retryAfterSeconds: number,
+    options?: ErrorOptions,
+  ) {
+    super(503, code, message, options);
   }
 }
 

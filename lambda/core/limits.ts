@@ -39,9 +39,9 @@ export const FORM_LIMITS = {
   fileField: "file",
   /** Whole request body, before base64 decoding: API Gateway's own payload limit. */
   maxBodyBytes: PLATFORM_LIMITS.apiGatewayPayloadBytes,
+  /** Files the classify route takes; a form may also carry up to maxFields text fields, which are ignored. */
   maxFiles: 1,
   maxFields: 16,
-  maxParts: 32,
   maxFieldBytes: 4 * 1024,
   maxFieldNameBytes: 128,
   maxHeaderPairs: 32,
@@ -50,6 +50,16 @@ export const FORM_LIMITS = {
    * form that closes before its parts (found by `npm run fuzz`). Past this, the form is refused as malformed.
    */
   parseTimeoutMs: 1000,
+} as const;
+
+/**
+ * The batch route of the batching server (lambda/serve-gpu.ts): several X-rays in one form. Each file is held
+ * to IMAGE_LIMITS; the body may be larger than API Gateway's, since the server is reached through its load
+ * balancer too (through API Gateway's /gpu route, 10 MB still applies).
+ */
+export const BATCH_LIMITS = {
+  maxFiles: 32,
+  maxBodyBytes: 64 * 1024 * 1024,
 } as const;
 
 /** Image formats the decoder accepts, keyed by the MIME type it answers with. */

@@ -19,11 +19,23 @@ export function mediaTypeOf(contentType: string | undefined): string | undefined
   return contentType?.split(";")[0]?.trim().toLowerCase() || undefined;
 }
 
+/** How many `file` parts a form may carry. */
+export interface UploadLimits {
+  /** @default FORM_LIMITS.maxFiles (1): the classify route's one X-ray */
+  maxFiles?: number;
+}
+
 /**
  * Reads the image from a multipart/form-data body with busboy, within FORM_LIMITS. Every way a form
  * can be wrong ends in a ClassifierError (400, 413 or 415); none escapes as an uncaught stream error.
  */
-export function parseImageUpload(body: Buffer, contentType: string | undefined): Promise<UploadedFile> {
+export async function parseImageUpload(body: Buffer, contentType: string | undefined): Promise<UploadedFile> {
+  return (await parseImageUploads(body, contentType))[0]!;
+}
+
+/** Reads every file of the field `file`, in the order the form carries them (at least one, at most maxFiles). */
+export function parseImageUploads(body: Buffer, contentType: string | undefined, limits: UploadLimits = {}): Promise<UploadedFile[]> {
+  const maxFiles = limits.maxFiles ?? FORM_LIMITS.maxFiles;
   if (mediaTypeOf(contentType) !== MULTIPART) {
     return Promise.reject(
       new UnsupportedMediaTypeError(`Content-Type is ${contentType ? `"${mediaTypeOf(contentType)}"` : "missing"}; ${HOW_TO_SEND}.`),
@@ -34,10 +46,10 @@ export function parseImageUpload(body: Buffer, contentType: string | undefined):
     parser = busboy({
       headers: { "content-type": contentType! },
       limits: {
-        files: FORM_LIMITS.maxFiles,
+        files: maxFiles,
         fileSize: IMAGE_LIMITS.maxFileBytes,
         fields: FORM_LIMITS.maxFields,
-        parts: FORM_LIMITS.maxParts,
+        parts: FORM_LIMITS.maxFields + maxFiles,
         fieldSize: FORM_LIMITS.maxFieldBytes,
         fieldNameSize: FORM_LIMITS.maxFieldNameBytes,
         headerPairs: FORM_LIMITS.maxHeaderPairs,
@@ -46,12 +58,12 @@ export function parseImageUpload(body: Buffer, contentType: string | undefined):
   } catch (error) {
     return Promise.reject(new BadRequestError(ERROR_CODES.malformedForm, `The form cannot be read (${(error as Error).message}); ${HOW_TO_SEND}.`, { cause: error }));
   }
-  return collectUpload(parser, body);
+  return collectUploads(parser, body, maxFiles);
 }
 
-function collectUpload(parser: busboy.Busboy, body: Buffer): Promise<UploadedFile> {
+function collectUploads(parser: busboy.Busboy, body: Buffer, maxFiles: number): Promise<UploadedFile[]> {
   return new Promise((resolve, reject) => {
-    let upload: UploadedFile | undefined;
+    const uploads: UploadedFile[] = [];
     let failure: ClassifierError | undefined;
     let fileFieldWasText = false;
     const fail = (error: ClassifierError) => {
@@ -62,16 +74,16 @@ function collectUpload(parser: busboy.Busboy, body: Buffer): Promise<UploadedFil
       stream.on("error", (error: Error) =>
         fail(new BadRequestError(ERROR_CODES.malformedForm, `The file part is cut short (${error.message}); resend the whole form.`, { cause: error })),
       );
-      if (name !== FORM_LIMITS.fileField || upload !== undefined) {
+      if (name !== FORM_LIMITS.fileField) {
         stream.resume();
         return;
       }
       const chunks: Buffer[] = [];
       const file: UploadedFile = { filename: info.filename ?? "", declaredType: info.mimeType, bytes: Buffer.alloc(0) };
-      upload = file;
+      uploads.push(file);
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
       stream.on("limit", () =>
-        fail(new PayloadTooLargeError(ERROR_CODES.payloadTooLarge, `The file is over ${IMAGE_LIMITS.maxFileBytes / 2 ** 20} MiB; send a smaller JPEG or PNG.`)),
+        fail(new PayloadTooLargeError(ERROR_CODES.payloadTooLarge, `${describe(file, uploads.length, maxFiles)} is over ${IMAGE_LIMITS.maxFileBytes / 2 ** 20} MiB; send a smaller JPEG or PNG.`)),
       );
       stream.on("end", () => {
         file.bytes = Buffer.concat(chunks);
@@ -81,10 +93,15 @@ function collectUpload(parser: busboy.Busboy, body: Buffer): Promise<UploadedFil
       if (name === FORM_LIMITS.fileField) fileFieldWasText = true;
     });
     parser.on("filesLimit", () =>
-      fail(new BadRequestError(ERROR_CODES.tooManyFiles, `The form carries more than one file; ${HOW_TO_SEND}, once.`)),
+      fail(
+        new BadRequestError(
+          ERROR_CODES.tooManyFiles,
+          maxFiles === 1 ? `The form carries more than one file; ${HOW_TO_SEND}, once.` : `The form carries more than ${maxFiles} files; send at most ${maxFiles} a request.`,
+        ),
+      ),
     );
     const tooManyParts = () =>
-      fail(new PayloadTooLargeError(ERROR_CODES.tooManyParts, `The form has more than ${FORM_LIMITS.maxParts} parts or ${FORM_LIMITS.maxFields} fields; ${HOW_TO_SEND}.`));
+      fail(new PayloadTooLargeError(ERROR_CODES.tooManyParts, `The form has more than ${FORM_LIMITS.maxFields + maxFiles} parts or ${FORM_LIMITS.maxFields} fields; ${HOW_TO_SEND}.`));
     parser.on("partsLimit", tooManyParts);
     parser.on("fieldsLimit", tooManyParts);
     parser.on("error", (error: Error) => {
@@ -106,16 +123,22 @@ function collectUpload(parser: busboy.Busboy, body: Buffer): Promise<UploadedFil
       settled = true;
       clearTimeout(stalled);
       if (failure) return reject(failure);
-      if (!upload) {
+      if (uploads.length === 0) {
         const why = fileFieldWasText ? `the field "${FORM_LIMITS.fileField}" holds text, not a file` : `the form has no file in the field "${FORM_LIMITS.fileField}"`;
         return reject(new BadRequestError(ERROR_CODES.missingFile, `No X-ray received: ${why}; ${HOW_TO_SEND}.`));
       }
-      if (upload.bytes.length === 0) {
-        return reject(new BadRequestError(ERROR_CODES.emptyFile, `The file "${FORM_LIMITS.fileField}" is empty; ${HOW_TO_SEND}.`));
+      const empty = uploads.findIndex((upload) => upload.bytes.length === 0);
+      if (empty >= 0) {
+        return reject(new BadRequestError(ERROR_CODES.emptyFile, `${describe(uploads[empty]!, empty + 1, maxFiles)} is empty; ${HOW_TO_SEND}.`));
       }
-      resolve(upload);
+      resolve(uploads);
     }
 
     parser.end(body);
   });
+}
+
+/** Names a file in an error: as before for the one-file route, by position and name in a batch. */
+function describe(file: UploadedFile, position: number, maxFiles: number): string {
+  return maxFiles === 1 ? `The file "${FORM_LIMITS.fileField}"` : `File ${position} ("${file.filename.slice(0, 80)}")`;
 }

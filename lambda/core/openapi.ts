@@ -1,14 +1,84 @@
 import { ERROR_CODES } from "./errors.js";
-import { FORM_LIMITS, IMAGE_LIMITS } from "./limits.js";
+import { BATCH_LIMITS, FORM_LIMITS, IMAGE_LIMITS } from "./limits.js";
 import { LABELS } from "./manifest.js";
+import { API_ROUTES, type RouteName, type RouteTable } from "./routes.js";
 
 const errorResponse = (description: string) => ({
   description,
   content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
 });
 
-/** The OpenAPI 3 document of the API, served at /openapi.json and rendered at /docs. */
-export function openApiDocument(model: { name: string; version: string } | undefined) {
+const IMAGE_RULES =
+  `JPEG or PNG, at most ${IMAGE_LIMITS.maxFileBytes / 2 ** 20} MiB, ${IMAGE_LIMITS.maxSide} pixels a side and ` +
+  `${IMAGE_LIMITS.maxPixels / 1e6} megapixels; at least ${IMAGE_LIMITS.minSide} pixels a side`;
+
+const unavailable = errorResponse("Not now: the model is loading or unavailable, the server is full or shutting down (see Retry-After)");
+
+const fileForm = (multiple: boolean) => ({
+  required: true,
+  content: {
+    "multipart/form-data": {
+      schema: {
+        type: "object",
+        required: [FORM_LIMITS.fileField],
+        properties: {
+          [FORM_LIMITS.fileField]: multiple
+            ? { type: "array", items: { type: "string", format: "binary" }, description: "The X-rays, JPEG or PNG" }
+            : { type: "string", format: "binary", description: "The X-ray, JPEG or PNG" },
+        },
+      },
+    },
+  },
+});
+
+/** Operations by route name; the document holds those of the routes served. */
+const OPERATIONS: Record<RouteName, object> = {
+  classify: {
+    summary: "Classify one chest X-ray",
+    description: `Send one X-ray as multipart/form-data in the field "${FORM_LIMITS.fileField}" (${IMAGE_RULES}).`,
+    requestBody: fileForm(false),
+    responses: {
+      "200": { description: "The model's answer", content: { "application/json": { schema: { $ref: "#/components/schemas/Classification" } } } },
+      "400": errorResponse("The form is malformed, or has no file, an empty file or several files"),
+      "413": errorResponse("The body, the file or the image's dimensions are over a limit"),
+      "415": errorResponse("Not multipart/form-data, or the file is not a JPEG or PNG"),
+      "422": errorResponse("A JPEG or PNG the model cannot use: corrupt, too small or too elongated"),
+      "503": unavailable,
+    },
+  },
+  classifyBatch: {
+    summary: "Classify several chest X-rays",
+    description:
+      `Send up to ${BATCH_LIMITS.maxFiles} X-rays as multipart/form-data, each a part of the field "${FORM_LIMITS.fileField}" ` +
+      `(${IMAGE_RULES}; the body at most ${BATCH_LIMITS.maxBodyBytes / 2 ** 20} MiB). The answer has one result per file, ` +
+      "in the form's order: the classification, or the error that file alone would have got.",
+    requestBody: fileForm(true),
+    responses: {
+      "200": { description: "One result per file", content: { "application/json": { schema: { $ref: "#/components/schemas/BatchResults" } } } },
+      "400": errorResponse("The form is malformed, has no file, an empty file or too many files"),
+      "413": errorResponse("The body or a file is over a limit"),
+      "415": errorResponse("Not multipart/form-data"),
+      "503": unavailable,
+    },
+  },
+  health: {
+    summary: "Readiness: 200 once the model is loaded and warm",
+    responses: {
+      "200": { description: "Ready", content: { "application/json": { schema: { $ref: "#/components/schemas/Health" } } } },
+      "503": unavailable,
+    },
+  },
+  metrics: { summary: "Queue depth, batch sizes and latencies in Prometheus's text format", responses: { "200": { description: "Prometheus text" } } },
+  openApi: { summary: "This document", responses: { "200": { description: "OpenAPI 3 document" } } },
+  docs: { summary: "Interactive documentation", responses: { "200": { description: "HTML page" } } },
+};
+
+/** The OpenAPI 3 document of the routes served, at /openapi.json and rendered at /docs. */
+export function openApiDocument(model: { name: string; version: string } | undefined, routes: RouteTable = API_ROUTES) {
+  const paths: Record<string, Record<string, object>> = {};
+  for (const [name, route] of Object.entries(routes)) {
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = OPERATIONS[name as RouteName];
+  }
   return {
     openapi: "3.0.3",
     info: {
@@ -18,54 +88,7 @@ export function openApiDocument(model: { name: string; version: string } | undef
         `Classifies a pediatric chest X-ray as NORMAL or PNEUMONIA with the CNN ${model ? `${model.name} ${model.version}` : ""}. ` +
         "Not a medical device: for research and demonstration only.",
     },
-    paths: {
-      "/pneumonia_classifier": {
-        post: {
-          summary: "Classify one chest X-ray",
-          description:
-            `Send one JPEG or PNG as multipart/form-data in the field "${FORM_LIMITS.fileField}" ` +
-            `(at most ${IMAGE_LIMITS.maxFileBytes / 2 ** 20} MiB, ${IMAGE_LIMITS.maxSide} pixels a side, ` +
-            `${IMAGE_LIMITS.maxPixels / 1e6} megapixels; at least ${IMAGE_LIMITS.minSide} pixels a side).`,
-          requestBody: {
-            required: true,
-            content: {
-              "multipart/form-data": {
-                schema: {
-                  type: "object",
-                  required: [FORM_LIMITS.fileField],
-                  properties: { [FORM_LIMITS.fileField]: { type: "string", format: "binary", description: "The X-ray, JPEG or PNG" } },
-                },
-              },
-            },
-          },
-          responses: {
-            "200": {
-              description: "The model's answer",
-              content: { "application/json": { schema: { $ref: "#/components/schemas/Classification" } } },
-            },
-            "400": errorResponse("The form is malformed, or has no file, an empty file or several files"),
-            "413": errorResponse("The body, the file or the image's dimensions are over a limit"),
-            "415": errorResponse("Not multipart/form-data, or the file is not a JPEG or PNG"),
-            "422": errorResponse("A JPEG or PNG the model cannot use: corrupt, too small or too elongated"),
-            "503": errorResponse("The model is not available"),
-          },
-        },
-      },
-      "/health": {
-        get: {
-          summary: "Readiness: 200 once the model is loaded",
-          responses: {
-            "200": {
-              description: "Ready",
-              content: { "application/json": { schema: { $ref: "#/components/schemas/Health" } } },
-            },
-            "503": errorResponse("The model is not available"),
-          },
-        },
-      },
-      "/openapi.json": { get: { summary: "This document", responses: { "200": { description: "OpenAPI 3 document" } } } },
-      "/docs": { get: { summary: "Interactive documentation", responses: { "200": { description: "HTML page" } } } },
-    },
+    paths,
     components: {
       schemas: {
         Classification: {
@@ -84,6 +107,30 @@ export function openApiDocument(model: { name: string; version: string } | undef
               description: "Server-side milliseconds per stage",
               properties: { parse: { type: "number" }, preprocess: { type: "number" }, inference: { type: "number" } },
             },
+          },
+        },
+        BatchResults: {
+          type: "object",
+          required: ["results", "model"],
+          properties: {
+            results: {
+              type: "array",
+              items: {
+                type: "object",
+                description: "The file's name and HTTP status as sent alone, then its classification or its error",
+                required: ["file", "status"],
+                properties: {
+                  file: { type: "string" },
+                  status: { type: "integer" },
+                  prediction: { type: "string", enum: [...LABELS] },
+                  probability: { type: "number" },
+                  probabilities: { type: "object", properties: Object.fromEntries(LABELS.map((label) => [label, { type: "number" }])) },
+                  error: { $ref: "#/components/schemas/Error/properties/error" },
+                },
+              },
+            },
+            model: { type: "object", properties: { name: { type: "string" }, version: { type: "string" } } },
+            timingsMs: { type: "object", properties: { parse: { type: "number" }, total: { type: "number" } } },
           },
         },
         Health: {

@@ -9,4 +9,17 @@ export const API_ROUTES = {
   docs: { path: "/docs", method: "GET", public: true },
 } as const;
 
-export type RouteName = keyof typeof API_ROUTES;
+/**
+ * The batching server's routes (lambda/serve-gpu.ts): the API's, a batch route for many X-rays a request,
+ * and Prometheus metrics. The GPU service is reached through the load balancer and API Gateway's /gpu proxy.
+ */
+export const SERVER_ROUTES = {
+  ...API_ROUTES,
+  classifyBatch: { path: "/pneumonia_classifier/batch", method: "POST", public: false },
+  metrics: { path: "/metrics", method: "GET", public: true },
+} as const;
+
+export type RouteName = keyof typeof SERVER_ROUTES;
+
+/** A table of routes the router serves, by name. */
+export type RouteTable = Partial<Record<RouteName, { readonly path: string; readonly method: string }>>;

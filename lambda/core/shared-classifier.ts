@@ -1,4 +1,4 @@
-import { Classifier, type ExecutionProviderName } from "./classifier.js";
+import { Classifier, type ClassifierOptions, type ExecutionProviderName } from "./classifier.js";
 import { defaultModelDir } from "./manifest.js";
 import { ModelUnavailableError } from "./errors.js";
 import { logger } from "./logger.js";
@@ -10,9 +10,8 @@ let loading: Promise<Classifier> | undefined;
  * retried by the next call, so a transient failure does not poison a warm Lambda environment.
  */
 export function sharedClassifier(modelDir: string = defaultModelDir()): Promise<Classifier> {
-  loading ??= loadLogged(modelDir).catch((error: unknown) => {
+  loading ??= loadClassifier(modelDir).catch((error: unknown) => {
     loading = undefined;
-    logger.error("model failed to load", { modelDir, error: error as Error });
     throw new ModelUnavailableError("The model could not be loaded; the service cannot classify right now. Retry later.", {
       cause: error,
     });
@@ -29,13 +28,31 @@ export function executionProvidersFromEnv(value = process.env.ONNX_EXECUTION_PRO
   return names.length > 0 ? (names as ExecutionProviderName[]) : ["cpu"];
 }
 
-async function loadLogged(modelDir: string): Promise<Classifier> {
+/**
+ * Loads the model with the execution providers asked for (ONNX_EXECUTION_PROVIDERS unless given), and logs
+ * which ones it runs on. When an accelerator's provider cannot load (no GPU, no driver, missing CUDA
+ * libraries), onnxruntime fails rather than falling back: the load is retried on the CPU, with a warning, so
+ * the service still answers, slower. A failure on the CPU is logged and thrown.
+ */
+export async function loadClassifier(modelDir: string = defaultModelDir(), options: ClassifierOptions = {}): Promise<Classifier> {
   const started = performance.now();
-  const classifier = await Classifier.load(modelDir, { executionProviders: executionProvidersFromEnv() });
+  const executionProviders = options.executionProviders ?? executionProvidersFromEnv();
+  let classifier: Classifier;
+  try {
+    classifier = await Classifier.load(modelDir, { ...options, executionProviders }).catch(async (error: unknown) => {
+      if (executionProviders.every((provider) => provider === "cpu")) throw error;
+      logger.warn("execution providers unavailable, falling back to the CPU", { requested: executionProviders, error: error as Error });
+      return Classifier.load(modelDir, { ...options, executionProviders: ["cpu"] });
+    });
+  } catch (error) {
+    logger.error("model failed to load", { modelDir, error: error as Error });
+    throw error;
+  }
   const { name, version, sha256 } = classifier.manifest;
   logger.info("model loaded", {
     model: { name, version, sha256 },
     executionProviders: classifier.executionProviders,
+    requestedExecutionProviders: executionProviders,
     loadMs: Math.round(performance.now() - started),
   });
   return classifier;
