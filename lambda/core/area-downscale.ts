@@ -44,6 +44,29 @@ function lumaPlane(rgba: Uint8Array, pixelCount: number): Float32Array {
 }
 
 /**
+ * Each row of `plane` (one value every `stride` entries) scaled across to outWidth values. Hot: about a
+ * third of preprocessing, so indices are precomputed and arrays held in locals.
+ */
+function scaleRows(plane: Uint8Array | Float32Array, stride: number, width: number, height: number, across: Coverage, outWidth: number): Float32Array {
+  const { first, weight } = across;
+  const offsets = across.source.map((index) => index * stride);
+  const rows = new Float32Array(height * outWidth);
+  for (let y = 0; y < height; y++) {
+    const base = y * width * stride;
+    const out = y * outWidth;
+    // Coverage ranges are contiguous: output o covers first[o] .. first[o + 1] - 1.
+    let k = 0;
+    for (let o = 0; o < outWidth; o++) {
+      const end = first[o + 1]!;
+      let sum = 0;
+      for (; k < end; k++) sum += plane[base + offsets[k]!]! * weight[k]!;
+      rows[out + o] = sum;
+    }
+  }
+  return rows;
+}
+
+/**
  * Scales RGBA pixels to a grey image of width x height, each output pixel the BT.601 luma averaged over the
  * exact area it covers, rounded to whole grey levels. Averaging every covered pixel (rather than sampling a
  * few, as bilinear resizing does) keeps full-resolution uploads and the 224-pixel training images alike.
@@ -52,25 +75,17 @@ function lumaPlane(rgba: Uint8Array, pixelCount: number): Float32Array {
  */
 export function downscaleToGrey(rgba: Uint8Array, width: number, height: number, outWidth: number, outHeight: number): Float32Array {
   const grey = looksGrey(rgba, width, height);
-  const plane: ArrayLike<number> = grey ? rgba : lumaPlane(rgba, width * height);
-  const stride = grey ? 4 : 1;
-  const across = coverage(width, outWidth);
-  const rows = new Float32Array(height * outWidth);
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    for (let o = 0; o < outWidth; o++) {
-      let sum = 0;
-      for (let k = across.first[o]!; k < across.first[o + 1]!; k++) sum += plane[(row + across.source[k]!) * stride]! * across.weight[k]!;
-      rows[y * outWidth + o] = sum;
-    }
-  }
-  const down = coverage(height, outHeight);
+  const rows = grey
+    ? scaleRows(rgba, 4, width, height, coverage(width, outWidth), outWidth)
+    : scaleRows(lumaPlane(rgba, width * height), 1, width, height, coverage(width, outWidth), outWidth);
+  const { first, source, weight } = coverage(height, outHeight);
   const out = new Float32Array(outWidth * outHeight);
   for (let o = 0; o < outHeight; o++) {
-    for (let k = down.first[o]!; k < down.first[o + 1]!; k++) {
-      const from = down.source[k]! * outWidth;
-      const weight = down.weight[k]!;
-      for (let x = 0; x < outWidth; x++) out[o * outWidth + x]! += rows[from + x]! * weight;
+    const line = o * outWidth;
+    for (let k = first[o]!; k < first[o + 1]!; k++) {
+      const from = source[k]! * outWidth;
+      const share = weight[k]!;
+      for (let x = 0; x < outWidth; x++) out[line + x]! += rows[from + x]! * share;
     }
   }
   for (let i = 0; i < out.length; i++) out[i] = Math.min(255, Math.round(out[i]!));
