@@ -6,23 +6,12 @@ import { ERROR_CODES } from "../core/errors.js";
 import { BINARY_MEDIA_TYPES } from "../core/http-types.js";
 import { mediaTypeOf } from "../core/multipart.js";
 import type { ApiGatewayEvent, ApiGatewayResult } from "./api-gateway-event.js";
+import { readBody } from "./request-body.js";
 
 /** The Lambda handler the local front calls, as AWS would. */
 export type ProxyHandler = (event: ApiGatewayEvent, context: Context) => Promise<ApiGatewayResult>;
 
 const STAGE = "local";
-
-/** Reads the body up to API Gateway's payload limit; undefined when the client sent more. */
-async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    length += chunk.length;
-    if (length > FORM_LIMITS.maxBodyBytes) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
 
 /** The REST API (payload 1.0) proxy event API Gateway would send for this request. */
 export function toRestApiEvent(request: IncomingMessage, body: Buffer): APIGatewayProxyEvent {
@@ -113,14 +102,14 @@ function writeResult(response: ServerResponse, result: ApiGatewayResult): void {
 export function createLocalApi(handler: ProxyHandler): Server {
   return createServer((request, response) => {
     void (async () => {
-      const body = await readBody(request);
-      if (body === undefined) {
+      const read = await readBody(request, FORM_LIMITS.maxBodyBytes);
+      if (!("body" in read)) {
         const message = `The request body is over API Gateway's ${FORM_LIMITS.maxBodyBytes / 2 ** 20} MiB limit; send a smaller image.`;
         response.writeHead(413, { "content-type": "application/json", connection: "close" });
         response.end(JSON.stringify({ error: { code: ERROR_CODES.payloadTooLarge, message } }), () => request.destroy());
         return;
       }
-      const event = toRestApiEvent(request, body);
+      const event = toRestApiEvent(request, read.body);
       if (eventSizeBytes(event) > PLATFORM_LIMITS.lambdaInvokePayloadBytes) {
         const message = `The request is over Lambda's ${PLATFORM_LIMITS.lambdaInvokePayloadBytes / 2 ** 20} MiB invoke limit once base64-encoded; send a smaller image, or send it to the GPU route (/gpu/pneumonia_classifier).`;
         response.writeHead(413, { "content-type": "application/json" });

@@ -26,6 +26,12 @@ export interface ClassifierOptions {
    * @default ["cpu"]
    */
   executionProviders?: readonly ExecutionProviderName[];
+  /**
+   * Whether idle inference threads spin waiting for work. Spinning shortens a lone request; where other
+   * threads need the cores (the batching server's preprocessing workers), it only burns them.
+   * @default true
+   */
+  spinWhileIdle?: boolean;
 }
 
 /** One ONNX Runtime session over the model a manifest describes. Create one per process. */
@@ -53,6 +59,7 @@ export class Classifier {
       interOpNumThreads: 1,
       executionMode: "sequential",
       graphOptimizationLevel: "all",
+      extra: { session: { intra_op: { allow_spinning: options.spinWhileIdle === false ? "0" : "1" } } },
     });
     const classifier = new Classifier(manifest, session, executionProviders);
     // The first run allocates and tunes kernels; paying it at start-up keeps it off the first request.

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { executionProvidersFromEnv } from "../../lambda/core/shared-classifier.js";
+import { globSync } from "tinyglobby";
+import { executionProvidersFromEnv, loadClassifier } from "../../lambda/core/shared-classifier.js";
+import { defaultModelDir } from "../../lambda/core/manifest.js";
 
 describe("executionProvidersFromEnv", () => {
   it.each([
@@ -12,5 +14,18 @@ describe("executionProvidersFromEnv", () => {
     const providers = executionProvidersFromEnv(value);
     // Assess
     expect(providers).toEqual(expected);
+  });
+});
+
+/** Whether onnxruntime-node has its CUDA provider here (the GPU image downloads it; npm ci does not). */
+const cudaProviderPresent = globSync("node_modules/onnxruntime-node/bin/napi-v*/linux/x64/libonnxruntime_providers_cuda.so").length > 0;
+
+describe("loadClassifier", () => {
+  it.skipIf(cudaProviderPresent)("runs on the CPU when CUDA is asked for but cannot load", async () => {
+    // Act
+    const classifier = await loadClassifier(defaultModelDir(), { executionProviders: ["cuda", "cpu"], threads: 1 });
+    // Assess
+    expect(classifier.executionProviders).toEqual(["cpu"]);
+    await expect(classifier.classify(new Float32Array(classifier.inputSize))).resolves.toHaveProperty("prediction");
   });
 });

@@ -2,7 +2,7 @@ import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler } from "../../lambda/handler.js";
 import { httpApiEvent, lambdaContext, restApiEvent } from "../support/events.js";
-import { startLocalApi, type LocalApiProcess } from "../support/local-api-process.js";
+import { SERVER_ENTRIES, startServer, type LocalApiProcess } from "../support/local-api-process.js";
 import { CORPUS, expectedStatuses, type CorpusCase, type CorpusRequest } from "./hostile-inputs.js";
 
 /** Every answer must come this fast: a hostile input may not hang the classifier. */
@@ -69,10 +69,13 @@ function post(url: string, request: CorpusRequest): Promise<Answer> {
   });
 }
 
-describe("corpus over real HTTP against npm start", () => {
+describe.each([
+  ["npm start", SERVER_ENTRIES.local, "http"],
+  ["npm run start:gpu", SERVER_ENTRIES.batching, "batching"],
+] as const)("corpus over real HTTP against %s", (_name, entry, transport) => {
   let api: LocalApiProcess;
   beforeAll(async () => {
-    api = await startLocalApi();
+    api = await startServer(entry);
   });
   afterAll(async () => {
     await api?.stop();
@@ -80,7 +83,7 @@ describe("corpus over real HTTP against npm start", () => {
 
   it.each(CORPUS.map((c) => [`${c.family}: ${c.name}`, c] as [string, CorpusCase]))("answers %s", async (_title, corpusCase) => {
     const answer = await post(api.url, built.get(corpusCase.name)!);
-    checkAnswer(answer, expectedStatuses(corpusCase.expected, "http"));
+    checkAnswer(answer, expectedStatuses(corpusCase.expected, transport));
   });
 
   it("is still serving after the whole corpus", async () => {

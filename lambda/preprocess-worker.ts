@@ -1,0 +1,26 @@
+/**
+ * A preprocessing worker thread of the batching server (lambda/server/preprocess-pool.ts): the core's one
+ * preprocessing, off the server's event loop. Bundled next to the server, which starts it by file name.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { preprocessImage } from "./core/preprocess.js";
+import { warmJpegDecoder } from "./core/mozjpeg-format.js";
+import { toClassifierError } from "./core/errors.js";
+import { logger } from "./core/logger.js";
+import type { FromWorker, PreprocessWorkerData, ToWorker } from "./server/preprocess-pool.js";
+
+const port = parentPort!;
+const { spec } = workerData as PreprocessWorkerData;
+
+await warmJpegDecoder();
+port.on("message", ({ id, bytes }: ToWorker) => {
+  preprocessImage(bytes, spec).then(
+    ({ header, tensor }) => port.postMessage({ id, header, tensor } satisfies FromWorker, [tensor.buffer as ArrayBuffer]),
+    (error: unknown) => {
+      const { status, code, message } = toClassifierError(error);
+      if (status >= 500) logger.error("preprocessing failed unexpectedly", { error: error as Error });
+      port.postMessage({ id, error: { status, code, message } } satisfies FromWorker);
+    },
+  );
+});
+port.postMessage({ ready: true } satisfies FromWorker);

@@ -1,0 +1,107 @@
+import type { AddressInfo } from "node:net";
+import { createApp } from "../core/app.js";
+import { ERROR_CODES, TemporarilyUnavailableError } from "../core/errors.js";
+import { BATCH_LIMITS } from "../core/limits.js";
+import { logger } from "../core/logger.js";
+import { defaultModelDir } from "../core/manifest.js";
+import { SERVER_ROUTES } from "../core/routes.js";
+import { createNodeHttpFront } from "../adapters/node-http.js";
+import { BatchingImageClassifier } from "./batching-image-classifier.js";
+import { InferenceBatcher } from "./inference-batcher.js";
+import { InferenceThread } from "./inference-thread.js";
+import { PreprocessPool } from "./preprocess-pool.js";
+import { ServerMetrics } from "./server-metrics.js";
+import type { BatchingServerConfig } from "./server-config.js";
+
+/** A running batching server. */
+export interface BatchingServer {
+  /** Where it listens, e.g. http://127.0.0.1:8080. */
+  url: string;
+  /** Resolves once the model is loaded and a warm-up batch ran; from then /health answers 200. */
+  ready: Promise<void>;
+  /**
+   * Refuses new work (503, /health too, so load balancers stop sending), answers everything in progress,
+   * then stops the workers. Resolves false if config.shutdownTimeoutMs passed first.
+   */
+  shutdown(): Promise<boolean>;
+}
+
+type State = { phase: "starting" } | { phase: "ready"; images: BatchingImageClassifier } | { phase: "draining" };
+
+const STARTING = new TemporarilyUnavailableError(ERROR_CODES.modelUnavailable, "The server is loading and warming up the model; retry in a few seconds.", 5);
+const DRAINING = new TemporarilyUnavailableError(ERROR_CODES.shuttingDown, "This instance is shutting down; send the request again (to another instance).", 1);
+
+/**
+ * The GPU service's server: the API's routes, the batch route and /metrics, over worker-thread
+ * preprocessing and dynamic batching. It listens at once, answering 503 until the model is warm.
+ */
+/** The worker modules the server starts: lambda/preprocess-worker and lambda/inference-worker, .ts or bundled .mjs. */
+export interface WorkerUrls {
+  preprocess: URL;
+  inference: URL;
+}
+
+export async function startBatchingServer(config: BatchingServerConfig, workerUrls: WorkerUrls, modelDir = defaultModelDir()): Promise<BatchingServer> {
+  let state: State = { phase: "starting" };
+  let pool: PreprocessPool | undefined;
+  let model: InferenceThread | undefined;
+  let batcher: InferenceBatcher | undefined;
+  const metrics = new ServerMetrics({
+    inFlight: () => (state.phase === "ready" ? state.images.inFlight : 0),
+    awaitingPreprocessing: () => pool?.queued ?? 0,
+    awaitingInference: () => batcher?.queued ?? 0,
+  });
+  const images = async () => {
+    if (state.phase === "ready") return state.images;
+    throw state.phase === "starting" ? STARTING : DRAINING;
+  };
+  const app = createApp({ images, metrics: () => metrics.render() }, SERVER_ROUTES);
+  const knownPaths = new Set(Object.values(SERVER_ROUTES).map((route) => route.path));
+  const front = createNodeHttpFront(metrics.instrument(app, knownPaths), {
+    maxBodyBytes: BATCH_LIMITS.maxBodyBytes,
+    maxBufferedBytes: config.maxBufferedMiB * 2 ** 20,
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    front.server.once("error", reject);
+    front.server.listen(config.port, config.host, resolve);
+  });
+  const url = `http://${config.host}:${(front.server.address() as AddressInfo).port}`;
+  logger.info("batching server listening; warming up", { url, config });
+
+  const ready = (async () => {
+    model = await InferenceThread.start(workerUrls.inference, { modelDir, threads: config.inferenceThreads });
+    const { manifest, inputSize } = model;
+    pool = await PreprocessPool.start({
+      workerUrl: workerUrls.preprocess,
+      threads: config.preprocessThreads,
+      spec: manifest.input.preprocessing,
+      taskTimeoutMs: config.preprocessTimeoutMs,
+    });
+    batcher = new InferenceBatcher(model, { maxBatchSize: config.maxBatchSize, maxWaitMs: config.maxWaitMs }, metrics);
+    // A full batch allocates what every later batch reuses (and, on CUDA, picks kernels for its shape).
+    const warmUpStarted = performance.now();
+    await model.classifyBatch(Array.from({ length: config.maxBatchSize }, () => new Float32Array(inputSize)));
+    if (state.phase !== "starting") return;
+    state = { phase: "ready", images: new BatchingImageClassifier(manifest, pool, batcher, config.maxInFlightImages, metrics) };
+    logger.info("batching server ready", {
+      executionProviders: model.executionProviders,
+      preprocessThreads: config.preprocessThreads,
+      batching: { maxBatchSize: config.maxBatchSize, maxWaitMs: config.maxWaitMs },
+      warmUpBatchMs: Math.round(performance.now() - warmUpStarted),
+    });
+  })();
+
+  return {
+    url,
+    ready,
+    async shutdown() {
+      state = { phase: "draining" };
+      logger.info("draining: refusing new work, answering what is in progress");
+      const finished = await front.drain(config.shutdownTimeoutMs);
+      await Promise.all([pool?.close(), model?.close()]);
+      logger.info(finished ? "drained" : "shutdown timeout passed with requests still in progress", { timeoutMs: config.shutdownTimeoutMs });
+      return finished;
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import { toClassifierError } from "../core/errors.js";
+import type { Classification, Classifier } from "../core/classifier.js";
+
+/** When a batch runs: when it is full, or when its oldest image has waited maxWaitMs. */
+export interface BatchingOptions {
+  /** Images in one run of the model; 1 turns batching off. */
+  maxBatchSize: number;
+  /** How long the oldest image may wait for others to join its batch; 0 runs whatever is waiting as soon as the model is free. */
+  maxWaitMs: number;
+}
+
+/** What the batcher reports on each run, for metrics. */
+export interface BatchObserver {
+  onBatch(size: number, durationMs: number): void;
+}
+
+interface Pending {
+  tensor: Float32Array;
+  since: number;
+  resolve: (result: Classification) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Dynamic batching across concurrent requests: images from any request join the next batch, which runs
+ * when full or when its oldest image has waited long enough. One batch runs at a time: the model already
+ * uses every core (or the whole GPU), and the next batch fills while the current one runs.
+ */
+export class InferenceBatcher {
+  private readonly pending: Pending[] = [];
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly classifier: Pick<Classifier, "classifyBatch">,
+    private readonly options: BatchingOptions,
+    private readonly observer: BatchObserver = { onBatch: () => undefined },
+  ) {}
+
+  /** Images waiting for a batch. */
+  get queued(): number {
+    return this.pending.length;
+  }
+
+  /** The model's answer for one preprocessed image, from whichever batch it joins. */
+  classify(tensor: Float32Array): Promise<Classification> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ tensor, since: performance.now(), resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.running || this.pending.length === 0) return;
+    const waited = performance.now() - this.pending[0]!.since;
+    if (this.pending.length >= this.options.maxBatchSize || waited >= this.options.maxWaitMs) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      void this.run(this.pending.splice(0, this.options.maxBatchSize));
+    } else {
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        this.schedule();
+      }, this.options.maxWaitMs - waited);
+    }
+  }
+
+  private async run(batch: Pending[]): Promise<void> {
+    this.running = true;
+    const started = performance.now();
+    try {
+      const results = await this.classifier.classifyBatch(batch.map((item) => item.tensor));
+      batch.forEach((item, i) => item.resolve(results[i]!));
+    } catch (error) {
+      const failure = toClassifierError(error);
+      for (const item of batch) item.reject(failure);
+    } finally {
+      this.observer.onBatch(batch.length, performance.now() - started);
+      this.running = false;
+      this.schedule();
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import type { Worker } from "node:worker_threads";
+import { logger } from "../core/logger.js";
+import type { Classification, Classifier, ExecutionProviderName } from "../core/classifier.js";
+import type { ModelManifest } from "../core/manifest.js";
+import { startWorkerThread } from "./worker-thread.js";
+
+/** What the inference worker is started with. */
+export interface InferenceWorkerData {
+  modelDir: string;
+  /** Threads of one CPU run of the model. */
+  threads: number;
+}
+
+/** Messages between InferenceThread and lambda/inference-worker.ts. */
+export type ToInferenceWorker = { id: number; tensors: Float32Array[] };
+export type FromInferenceWorker =
+  | { ready: true; manifest: ModelManifest; executionProviders: ExecutionProviderName[] }
+  | { id: number; results: Classification[] }
+  | { id: number; error: string };
+
+interface Call {
+  resolve: (results: Classification[]) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * The model on a thread of its own. onnxruntime-node runs a session synchronously on the calling thread,
+ * so on the server's event loop every batch would stall reading requests and feeding the preprocessing
+ * workers. A worker that stops is replaced (the model reloaded); the batches it held fail with 500.
+ */
+export class InferenceThread implements Pick<Classifier, "classifyBatch"> {
+  private readonly calls = new Map<number, Call>();
+  private nextId = 0;
+  private closing = false;
+
+  private constructor(
+    private worker: Promise<Worker>,
+    readonly manifest: ModelManifest,
+    /** The execution providers the model runs on, after any fall-back to the CPU. */
+    readonly executionProviders: readonly ExecutionProviderName[],
+    private readonly start: () => Promise<{ worker: Worker }>,
+  ) {}
+
+  /** Starts the worker and resolves once its model is loaded and warm. */
+  static async start(workerUrl: URL, data: InferenceWorkerData): Promise<InferenceThread> {
+    let thread: InferenceThread | undefined;
+    const start = () => spawn(workerUrl, data, (message) => thread?.settle(message), (code) => thread?.replace(code));
+    const first = await start();
+    thread = new InferenceThread(Promise.resolve(first.worker), first.manifest, first.executionProviders, start);
+    return thread;
+  }
+
+  /** Values in one image's input tensor. */
+  get inputSize(): number {
+    const { width, height } = this.manifest.input.preprocessing;
+    return width * height;
+  }
+
+  async classifyBatch(tensors: readonly Float32Array[]): Promise<Classification[]> {
+    const worker = await this.worker;
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.calls.set(id, { resolve, reject });
+      worker.postMessage({ id, tensors: [...tensors] } satisfies ToInferenceWorker, tensors.map((tensor) => tensor.buffer as ArrayBuffer));
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await (await this.worker).terminate();
+  }
+
+  private settle(message: FromInferenceWorker): void {
+    if ("ready" in message) return;
+    const call = this.calls.get(message.id);
+    this.calls.delete(message.id);
+    if ("error" in message) call?.reject(new Error(message.error));
+    else call?.resolve(message.results);
+  }
+
+  private replace(exitCode: number): void {
+    for (const call of this.calls.values()) call.reject(new Error(`The inference worker stopped (exit code ${exitCode}).`));
+    this.calls.clear();
+    if (this.closing) return;
+    logger.error("inference worker stopped; starting another", { exitCode });
+    this.worker = this.start().then(({ worker }) => worker);
+    this.worker.catch((error: unknown) => logger.error("could not restart the inference worker", { error: error as Error }));
+  }
+}
+
+/** Starts an inference worker; resolves with its model's description once it is ready. */
+function spawn(
+  workerUrl: URL,
+  data: InferenceWorkerData,
+  onMessage: (message: FromInferenceWorker) => void,
+  onExit: (code: number) => void,
+): Promise<{ worker: Worker; manifest: ModelManifest; executionProviders: ExecutionProviderName[] }> {
+  const worker = startWorkerThread(workerUrl, data);
+  return new Promise((resolve, reject) => {
+    let ready = false;
+    worker.on("message", (message: FromInferenceWorker) => {
+      if ("ready" in message) {
+        ready = true;
+        resolve({ worker, manifest: message.manifest, executionProviders: message.executionProviders });
+      } else onMessage(message);
+    });
+    worker.on("error", (error) => {
+      if (!ready) reject(error);
+      else logger.error("inference worker failed", { error });
+    });
+    worker.on("exit", (code) => (ready ? onExit(code) : reject(new Error(`The inference worker exited with ${code} before it was ready.`))));
+  });
+}

@@ -1,0 +1,162 @@
+import type { Worker } from "node:worker_threads";
+import { startWorkerThread } from "./worker-thread.js";
+import { ClassifierError, ERROR_CODES, UnusableImageError, type ErrorCode } from "../core/errors.js";
+import { logger } from "../core/logger.js";
+import type { ImageHeader } from "../core/image-header.js";
+import type { PreprocessingSpec } from "../core/preprocessing-spec.js";
+
+/** What the pool hands a worker, once, at start. */
+export interface PreprocessWorkerData {
+  spec: PreprocessingSpec;
+}
+
+/** Messages between the pool and lambda/preprocess-worker.ts. */
+export type ToWorker = { id: number; bytes: Uint8Array };
+export type FromWorker =
+  | { ready: true }
+  | { id: number; header: ImageHeader; tensor: Float32Array }
+  | { id: number; error: { status: number; code: ErrorCode; message: string } };
+
+/** Options of the pool; the batching server reads them from its environment. */
+export interface PreprocessPoolOptions {
+  /** The worker's entry module: lambda/preprocess-worker.ts, or its bundle next to the server's. */
+  workerUrl: URL;
+  threads: number;
+  spec: PreprocessingSpec;
+  /** An image still not preprocessed after this long gets 422 and its worker is replaced. */
+  taskTimeoutMs: number;
+}
+
+interface Task {
+  id: number;
+  bytes: Uint8Array;
+  resolve: (value: { header: ImageHeader; tensor: Float32Array }) => void;
+  reject: (error: ClassifierError) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  task?: Task;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * Preprocessing on worker threads, one image per worker at a time, so decoding uses every core and never
+ * blocks the event loop that reads requests. Images wait in arrival order for a free worker. A worker that
+ * dies or overruns its time is replaced; the image it held is answered with an error, never lost.
+ */
+export class PreprocessPool {
+  private readonly waiting: Task[] = [];
+  private readonly slots = new Set<Slot>();
+  private nextId = 0;
+  private closed = false;
+
+  private constructor(private readonly options: PreprocessPoolOptions) {}
+
+  /** Starts the workers and resolves once each has its JPEG decoder ready. */
+  static async start(options: PreprocessPoolOptions): Promise<PreprocessPool> {
+    const pool = new PreprocessPool(options);
+    await Promise.all(Array.from({ length: options.threads }, () => pool.spawn()));
+    return pool;
+  }
+
+  /** Images waiting for a worker. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  /** Images being preprocessed now. */
+  get busy(): number {
+    return [...this.slots].filter((slot) => slot.task).length;
+  }
+
+  /** The model input for one image; rejects with the ClassifierError that is its answer. */
+  preprocess(bytes: Uint8Array): Promise<{ header: ImageHeader; tensor: Float32Array }> {
+    if (this.closed) return Promise.reject(new ClassifierError(503, ERROR_CODES.shuttingDown, "The server is shutting down."));
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ id: this.nextId++, bytes, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Stops every worker; images still waiting are refused. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const task of this.waiting.splice(0)) task.reject(new ClassifierError(503, ERROR_CODES.shuttingDown, "The server is shutting down."));
+    await Promise.all([...this.slots].map((slot) => slot.worker.terminate()));
+  }
+
+  private spawn(): Promise<void> {
+    const worker = startWorkerThread(this.options.workerUrl, { spec: this.options.spec } satisfies PreprocessWorkerData);
+    const slot: Slot = { worker };
+    return new Promise((ready, failed) => {
+      worker.on("message", (message: FromWorker) => {
+        if ("ready" in message) {
+          this.slots.add(slot);
+          ready();
+          this.dispatch();
+        } else this.settle(slot, message);
+      });
+      worker.on("error", (error) => {
+        logger.error("preprocessing worker failed", { error, image: slot.task ? "in progress" : "none" });
+        if (!this.slots.has(slot)) failed(error);
+      });
+      worker.on("exit", (code) => this.replace(slot, code));
+    });
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (slot.task) continue;
+      const task = this.waiting.shift();
+      if (!task) return;
+      slot.task = task;
+      slot.timer = setTimeout(() => this.overrun(slot), this.options.taskTimeoutMs);
+      // A copy the worker owns, transferred without a second copy. Not Buffer#slice, which shares memory:
+      // transferring the request's own buffer would empty it (and any Buffer sharing its pool).
+      const bytes = new Uint8Array(task.bytes);
+      slot.worker.postMessage({ id: task.id, bytes } satisfies ToWorker, [bytes.buffer]);
+    }
+  }
+
+  private settle(slot: Slot, message: Exclude<FromWorker, { ready: true }>): void {
+    const task = slot.task;
+    if (!task || task.id !== message.id) return;
+    this.release(slot);
+    if ("error" in message) task.reject(new ClassifierError(message.error.status, message.error.code, message.error.message));
+    else task.resolve({ header: message.header, tensor: message.tensor });
+    this.dispatch();
+  }
+
+  private release(slot: Slot): void {
+    clearTimeout(slot.timer);
+    slot.task = undefined;
+    slot.timer = undefined;
+  }
+
+  private overrun(slot: Slot): void {
+    const task = slot.task;
+    if (!task) return;
+    this.release(slot);
+    logger.warn("preprocessing overran its time; replacing the worker", { timeoutMs: this.options.taskTimeoutMs });
+    task.reject(new UnusableImageError(`The image took over ${this.options.taskTimeoutMs / 1000} s to decode; send an ordinary JPEG or PNG X-ray.`));
+    void slot.worker.terminate();
+  }
+
+  /** A worker exited: its image, if any, is answered, and a new worker takes its place. */
+  private replace(slot: Slot, exitCode: number): void {
+    const task = slot.task;
+    const wasServing = this.slots.delete(slot);
+    if (task) {
+      this.release(slot);
+      task.reject(new ClassifierError(500, ERROR_CODES.internal, "The worker preprocessing this image stopped; send it again."));
+    }
+    if (this.closed || !wasServing) return;
+    logger.warn("preprocessing worker exited; starting another", { exitCode });
+    this.spawn().catch((error: unknown) => {
+      logger.error("could not replace a preprocessing worker", { error: error as Error });
+      if (this.slots.size > 0) return;
+      for (const waiting of this.waiting.splice(0)) waiting.reject(new ClassifierError(500, ERROR_CODES.internal, "No preprocessing worker is left to take this image."));
+    });
+  }
+}

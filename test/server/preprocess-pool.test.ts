@@ -1,0 +1,67 @@
+import { readFile } from "node:fs/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import { PreprocessPool } from "../../lambda/server/preprocess-pool.js";
+import { preprocessImage } from "../../lambda/core/preprocess.js";
+import { defaultModelDir, readManifest } from "../../lambda/core/manifest.js";
+import { xrayFixtures } from "../support/forms.js";
+
+const WORKER = new URL("../../lambda/preprocess-worker.ts", import.meta.url);
+const spec = (await readManifest(defaultModelDir())).input.preprocessing;
+
+let pool: PreprocessPool | undefined;
+afterEach(async () => {
+  await pool?.close();
+  pool = undefined;
+});
+
+describe("PreprocessPool", () => {
+  it("computes on its workers exactly the tensors the core computes in process", async () => {
+    // Prepare
+    pool = await PreprocessPool.start({ workerUrl: WORKER, threads: 2, spec, taskTimeoutMs: 10_000 });
+    const images = await Promise.all((await xrayFixtures()).map((fixture) => readFile(fixture.path)));
+    // Act
+    const fromWorkers = await Promise.all(images.map((bytes) => pool!.preprocess(bytes)));
+    // Assess
+    for (const [i, bytes] of images.entries()) {
+      const inProcess = await preprocessImage(bytes, spec);
+      expect(fromWorkers[i]!.header).toEqual(inProcess.header);
+      expect(Buffer.from(fromWorkers[i]!.tensor.buffer).equals(Buffer.from(inProcess.tensor.buffer))).toBe(true);
+    }
+  });
+
+  it("answers a truncated JPEG with the core's 422", async () => {
+    // Prepare
+    pool = await PreprocessPool.start({ workerUrl: WORKER, threads: 1, spec, taskTimeoutMs: 10_000 });
+    const [fixture] = await xrayFixtures();
+    const truncated = (await readFile(fixture!.path)).subarray(0, 2000);
+    // Act
+    const preprocessing = pool.preprocess(truncated);
+    // Assess
+    await expect(preprocessing).rejects.toMatchObject({ status: 422, code: "UNUSABLE_IMAGE" });
+  });
+
+  it("answers an image over the time limit with 422 and replaces its worker, so the next image is answered too", async () => {
+    // Prepare: no X-ray is preprocessed in a millisecond, so every image overruns.
+    pool = await PreprocessPool.start({ workerUrl: WORKER, threads: 1, spec, taskTimeoutMs: 1 });
+    const [fixture] = await xrayFixtures();
+    const bytes = await readFile(fixture!.path);
+    // Act
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await pool.preprocess(bytes).catch((error: unknown) => error));
+    // Assess
+    for (const answer of answers) expect(answer).toMatchObject({ status: 422, message: expect.stringMatching(/took over/) });
+  });
+
+  it("refuses the images still waiting when it closes", async () => {
+    // Prepare
+    pool = await PreprocessPool.start({ workerUrl: WORKER, threads: 1, spec, taskTimeoutMs: 10_000 });
+    const [fixture] = await xrayFixtures();
+    const bytes = await readFile(fixture!.path);
+    const queued = [1, 2, 3].map(() => pool!.preprocess(bytes).catch((error: unknown) => error));
+    // Act
+    await pool.close();
+    // Assess
+    const refused = (await Promise.all(queued)).filter((answer) => (answer as { status?: number }).status === 503);
+    expect(refused.length).toBeGreaterThanOrEqual(2);
+  });
+});
