@@ -93,8 +93,11 @@ export class GpuService extends Construct {
       memoryReservationMiB: 12288,
       portMappings: [{ containerPort: GPU_CONTAINER_PORT }],
       environment: { PORT: String(GPU_CONTAINER_PORT), HOST: "0.0.0.0", ONNX_EXECUTION_PROVIDERS: "cuda,cpu" },
+      // On SIGTERM the batching server refuses new work and answers what it holds (SHUTDOWN_TIMEOUT_MS, 50 s by
+      // default) before exiting; ECS waits this long before SIGKILL, where the EC2 agent's default is 30 s.
+      stopTimeout: Duration.seconds(60),
       healthCheck: {
-        // The image has no curl; Node's fetch asks /health, which answers 200 once the model is loaded.
+        // The image has no curl; Node's fetch asks /health, which answers 200 once the model is loaded and warm.
         command: ["CMD", "node", "-e", GPU_HEALTH_CHECK_SCRIPT],
         interval: Duration.seconds(15),
         timeout: Duration.seconds(5),

@@ -186,13 +186,14 @@ describe("PneumoniaClassifierStack", () => {
       });
     });
 
-    it("gives the container one GPU, the GPU image and a health check", () => {
+    it("gives the container one GPU, the GPU image, a health check and time to drain on stop", () => {
       full.template.hasResourceProperties("AWS::ECS::TaskDefinition", {
         ContainerDefinitions: [
           Match.objectLike({
             ResourceRequirements: [{ Type: "GPU", Value: "1" }],
             HealthCheck: Match.objectLike({ Command: ["CMD", "node", "-e", GPU_HEALTH_CHECK_SCRIPT] }),
             PortMappings: [Match.objectLike({ ContainerPort: 8080 })],
+            StopTimeout: 60,
           }),
         ],
       });

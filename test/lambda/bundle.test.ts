@@ -15,6 +15,7 @@ import { handler as sourceHandler } from "../../lambda/handler.js";
 import { lambdaContext } from "../support/events.js";
 import { dockerStages, lastInstruction, layOutFinalStage, onlyThisPlatformsBinaries, type DockerStage } from "../support/dockerfile.js";
 import { readyUrl } from "../support/local-api-process.js";
+import { anyXray } from "../support/forms.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const EVENT_FILE = join(ROOT, "events", "rest-api-classify.json");
@@ -149,10 +150,18 @@ describe("GPU image (lambda/Dockerfile.gpu), run on the CPU", () => {
     if (appDir) await rm(appDir, { recursive: true, force: true });
   });
 
-  it("copies exactly the server bundle, onnxruntime-node with its runtime dependency, and the model into the app folder", async () => {
+  it("copies exactly the batching server's bundles, onnxruntime-node with its runtime dependency, and the model into the app folder", async () => {
     // Assess
-    expect(written).toEqual(["models/pneumonia-cnn", "node_modules/@jsquash/jpeg", "node_modules/onnxruntime-common", "node_modules/onnxruntime-node", "server.mjs"]);
-    expect((await readdir(appDir)).sort()).toEqual(["models", "node_modules", "server.mjs"]);
+    expect(written).toEqual([
+      "gpu-server.mjs",
+      "inference-worker.mjs",
+      "models/pneumonia-cnn",
+      "node_modules/@jsquash/jpeg",
+      "node_modules/onnxruntime-common",
+      "node_modules/onnxruntime-node",
+      "preprocess-worker.mjs",
+    ]);
+    expect((await readdir(appDir)).sort()).toEqual(["gpu-server.mjs", "inference-worker.mjs", "models", "node_modules", "preprocess-worker.mjs"]);
   });
 
   it("listens on every interface on the exposed port, asks for CUDA then the CPU, and runs as a non-root user", () => {
@@ -164,25 +173,30 @@ describe("GPU image (lambda/Dockerfile.gpu), run on the CPU", () => {
     expect(lastInstruction(final, "USER")).toMatch(/^(?!root\b|0\b)\S+/);
   });
 
-  it("starts the server from the app folder alone and passes the image's health check", async () => {
-    // Prepare: the image's CMD and ENV, on a free loopback port and the CPU provider (no GPU here)
+  it("starts the server from the app folder alone, falls back to the CPU, classifies, and passes the image's health check", async () => {
+    // Prepare: the image's CMD and ENV (cuda,cpu) on a free loopback port; no GPU here, so the CPU serves
     const final = stages.at(-1)!;
     const [command, ...args] = JSON.parse(lastInstruction(final, "CMD")!) as string[];
     expect(command).toBe("node");
     const server = spawn(process.execPath, args, {
       cwd: appDir,
-      env: { ...BARE_ENV, ...final.env, HOST: "127.0.0.1", PORT: "0", ONNX_EXECUTION_PROVIDERS: "cpu", POWERTOOLS_LOG_LEVEL: "WARN" },
+      env: { ...BARE_ENV, ...final.env, HOST: "127.0.0.1", PORT: "0", POWERTOOLS_LOG_LEVEL: "WARN" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     try {
       const url = await readyUrl(server);
       const healthCheck = JSON.parse(/\bCMD\s+(\[.*\])$/.exec(lastInstruction(final, "HEALTHCHECK")!)![1]!) as string[];
+      const form = new FormData();
+      form.append("file", new Blob([await anyXray()], { type: "image/jpeg" }), "xray.jpeg");
       // Act
       const health = await fetch(`${url}/health`);
+      const classified = await fetch(`${url}/pneumonia_classifier`, { method: "POST", body: form });
       const check = spawnSync(process.execPath, healthCheck.slice(1), { env: { ...BARE_ENV, PORT: new URL(url).port }, timeout: 10_000 });
       // Assess
       expect(health.status).toBe(200);
       expect(await health.json()).toMatchObject({ status: "ok", model: { name: "pneumonia-cnn" } });
+      expect(classified.status).toBe(200);
+      expect(await classified.json()).toMatchObject({ prediction: expect.stringMatching(/^(NORMAL|PNEUMONIA)$/) });
       expect(healthCheck[0]).toBe("node");
       expect(check.status, String(check.stderr)).toBe(0);
     } finally {
