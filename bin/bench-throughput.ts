@@ -1,0 +1,192 @@
+/**
+ * Throughput over loopback HTTP with the full-resolution X-rays of ../shared/data/originals, against
+ * `npm start` (the Lambda handler behind the local front) and `npm run start:gpu` (the batching server)
+ * with batching on and off, and its batch route. Each server is started as its npm script runs it.
+ *
+ *   npm run bench:throughput -- [--seconds 20] [--warmup-seconds 3] [--concurrency 16[,8...]]
+ *                               [--only start,gpu,gpu-unbatched,gpu-batch-route] [--batch-files 8]
+ *
+ * Closed loop: `concurrency` clients each send the next image as soon as their last answer is in. Prints
+ * requests/s, images/s, p50/p99 latency, errors (any answer but 200, any failed part of a batch, any
+ * network error) and the server's CPU time per image. The load generator runs on the same cores.
+ */
+import { readFileSync } from "node:fs";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { Agent, request as httpRequest } from "node:http";
+import { cpus } from "node:os";
+import { parseArgs } from "node:util";
+import { encodeForm, imageForm, type EncodedForm } from "../test/support/forms.js";
+import { SERVER_ENTRIES, startServer } from "../test/support/local-api-process.js";
+import { codeVersion, quantile } from "./run-report.js";
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "20" },
+    "warmup-seconds": { type: "string", default: "3" },
+    concurrency: { type: "string", default: "16" },
+    only: { type: "string" },
+    "batch-files": { type: "string", default: "8" },
+    originals: { type: "string", default: join(import.meta.dirname, "..", "..", "shared", "data", "originals") },
+  },
+});
+const seconds = Number(values.seconds);
+const warmupSeconds = Number(values["warmup-seconds"]);
+const concurrencies = values.concurrency.split(",").map(Number);
+const batchFiles = Number(values["batch-files"]);
+
+/** A server set-up under test, as the npm scripts start it. */
+interface Target {
+  name: string;
+  description: string;
+  entry: (typeof SERVER_ENTRIES)[keyof typeof SERVER_ENTRIES];
+  env: NodeJS.ProcessEnv;
+  path: string;
+  /** Images in each request. */
+  imagesPerRequest: number;
+}
+
+const TARGETS: Target[] = [
+  { name: "start", description: "npm start (Lambda handler, local front)", entry: SERVER_ENTRIES.local, env: {}, path: "/pneumonia_classifier", imagesPerRequest: 1 },
+  { name: "gpu", description: "npm run start:gpu (batching on, defaults)", entry: SERVER_ENTRIES.batching, env: {}, path: "/pneumonia_classifier", imagesPerRequest: 1 },
+  {
+    name: "gpu-unbatched",
+    description: "npm run start:gpu, BATCH_MAX_SIZE=1 (batching off)",
+    entry: SERVER_ENTRIES.batching,
+    env: { BATCH_MAX_SIZE: "1" },
+    path: "/pneumonia_classifier",
+    imagesPerRequest: 1,
+  },
+  {
+    name: "gpu-batch-route",
+    description: `npm run start:gpu, batch route, ${batchFiles} images a request`,
+    entry: SERVER_ENTRIES.batching,
+    env: {},
+    path: "/pneumonia_classifier/batch",
+    imagesPerRequest: batchFiles,
+  },
+];
+const selected = values.only ? TARGETS.filter((target) => values.only!.split(",").includes(target.name)) : TARGETS;
+
+async function originals(): Promise<{ name: string; bytes: Buffer }[]> {
+  const images = [];
+  for (const label of ["NORMAL", "PNEUMONIA"]) {
+    const dir = join(values.originals, label);
+    for (const name of (await readdir(dir)).sort()) images.push({ name, bytes: readFileSync(join(dir, name)) });
+  }
+  return images;
+}
+
+async function forms(target: Target, images: { name: string; bytes: Buffer }[]): Promise<EncodedForm[]> {
+  if (target.imagesPerRequest === 1) return Promise.all(images.map((image) => imageForm(image.bytes, image.name)));
+  return Promise.all(
+    images.map((_, start) => {
+      const form = new FormData();
+      for (let i = 0; i < target.imagesPerRequest; i++) {
+        const image = images[(start + i) % images.length]!;
+        form.append("file", new Blob([image.bytes], { type: "image/jpeg" }), image.name);
+      }
+      return encodeForm(form);
+    }),
+  );
+}
+
+interface Outcome {
+  ms: number;
+  ok: boolean;
+  failedImages: number;
+}
+
+function send(url: URL, agent: Agent, form: EncodedForm, imagesPerRequest: number): Promise<Outcome> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const fail = () => resolve({ ms: performance.now() - started, ok: false, failedImages: imagesPerRequest });
+    const request = httpRequest(
+      url,
+      { method: "POST", agent, headers: { "content-type": form.contentType, "content-length": form.body.length } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("error", fail);
+        response.on("end", () => {
+          const ms = performance.now() - started;
+          if (response.statusCode !== 200) return resolve({ ms, ok: false, failedImages: imagesPerRequest });
+          const answer = JSON.parse(Buffer.concat(chunks).toString()) as { prediction?: string; results?: { status: number }[] };
+          const failedImages = answer.results ? answer.results.filter((result) => result.status !== 200).length : answer.prediction ? 0 : 1;
+          resolve({ ms, ok: failedImages === 0, failedImages });
+        });
+      },
+    );
+    request.on("error", fail);
+    request.end(form.body);
+  });
+}
+
+/** Sends requests from `concurrency` closed-loop clients for `durationMs`; returns every outcome. */
+async function load(url: URL, bodies: EncodedForm[], concurrency: number, durationMs: number, imagesPerRequest: number): Promise<Outcome[]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const outcomes: Outcome[] = [];
+  const deadline = performance.now() + durationMs;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) outcomes.push(await send(url, agent, bodies[next++ % bodies.length]!, imagesPerRequest));
+    }),
+  );
+  agent.destroy();
+  return outcomes;
+}
+
+/** CPU seconds (user + system) the process has used, from /proc; undefined off Linux. */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+const images = await originals();
+console.log(
+  `Throughput over loopback, ${images.length} full-resolution originals, ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ` +
+    `Node ${process.version}, code ${codeVersion()}; ${seconds} s a run after ${warmupSeconds} s of warm-up.`,
+);
+const rows: string[][] = [];
+for (const target of selected) {
+  const bodies = await forms(target, images);
+  for (const concurrency of concurrencies) {
+    const server = await startServer(target.entry, target.env);
+    const url = new URL(target.path, server.url);
+    await load(url, bodies, concurrency, warmupSeconds * 1000, target.imagesPerRequest);
+    const cpuBefore = cpuSeconds(server.process.pid!);
+    const started = performance.now();
+    const outcomes = await load(url, bodies, concurrency, seconds * 1000, target.imagesPerRequest);
+    const elapsed = (performance.now() - started) / 1000;
+    const cpuAfter = cpuSeconds(server.process.pid!);
+    await server.stop();
+    const latencies = outcomes.map((outcome) => outcome.ms);
+    const imagesDone = outcomes.length * target.imagesPerRequest;
+    const errors = outcomes.filter((outcome) => !outcome.ok).length;
+    const failedImages = outcomes.reduce((sum, outcome) => sum + outcome.failedImages, 0);
+    const cpuPerImage = cpuBefore !== undefined && cpuAfter !== undefined ? `${(((cpuAfter - cpuBefore) * 1000) / imagesDone).toFixed(1)}` : "n/a";
+    const row = [
+      target.name,
+      String(concurrency),
+      String(outcomes.length),
+      (outcomes.length / elapsed).toFixed(1),
+      (imagesDone / elapsed).toFixed(1),
+      quantile(latencies, 0.5).toFixed(0),
+      quantile(latencies, 0.99).toFixed(0),
+      `${errors}${failedImages > errors ? ` (${failedImages} images)` : ""}`,
+      cpuPerImage,
+    ];
+    rows.push(row);
+    console.log(`${target.description}, concurrency ${concurrency}: ${row[3]} req/s, ${row[4]} images/s, p50 ${row[5]} ms, p99 ${row[6]} ms, errors ${row[7]}`);
+  }
+}
+
+const header = ["target", "concurrency", "requests", "req/s", "images/s", "p50 ms", "p99 ms", "errors", "server CPU ms/image"];
+console.log(`\n| ${header.join(" | ")} |\n|${header.map(() => "---").join("|")}|`);
+for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+console.log("\nReference (issue 4): the article's FastAPI + gunicorn stack, 44 req/s at concurrency 8 (p50 142 ms, p99 598 ms) on this machine.");
