@@ -9,6 +9,8 @@
  * Closed loop: `concurrency` clients each send the next image as soon as their last answer is in. Prints
  * requests/s, images/s, p50/p99 latency, errors (any answer but 200, any failed part of a batch, any
  * network error) and the server's CPU time per image. The load generator runs on the same cores.
+ * First it measures the ceiling: the CPU time one thread needs to preprocess and classify each image in
+ * process, with no HTTP, which no server on these cores can beat.
  */
 import { readFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
@@ -19,6 +21,10 @@ import { parseArgs } from "node:util";
 import { encodeForm, imageForm, type EncodedForm } from "../test/support/forms.js";
 import { SERVER_ENTRIES, startServer } from "../test/support/local-api-process.js";
 import { codeVersion, quantile } from "./run-report.js";
+import { Classifier } from "../lambda/core/classifier.js";
+import { defaultModelDir } from "../lambda/core/manifest.js";
+import { preprocessImage } from "../lambda/core/preprocess.js";
+import { warmJpegDecoder } from "../lambda/core/mozjpeg-format.js";
 
 const { values } = parseArgs({
   options: {
@@ -147,10 +153,30 @@ function cpuSeconds(pid: number): number | undefined {
   }
 }
 
+/** CPU milliseconds per image to preprocess and classify in this process, one thread, no HTTP (after a warm-up pass). */
+async function cpuPerImageInProcess(images: { bytes: Buffer }[]): Promise<number> {
+  const classifier = await Classifier.load(defaultModelDir(), { threads: 1, spinWhileIdle: false });
+  await warmJpegDecoder();
+  const spec = classifier.manifest.input.preprocessing;
+  const pass = async () => {
+    for (const image of images) await classifier.classify((await preprocessImage(image.bytes, spec)).tensor);
+  };
+  await pass();
+  const before = process.cpuUsage();
+  for (let round = 0; round < 2; round++) await pass();
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000 / (images.length * 2);
+}
+
 const images = await originals();
+const ceilingMs = await cpuPerImageInProcess(images);
 console.log(
   `Throughput over loopback, ${images.length} full-resolution originals, ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ` +
     `Node ${process.version}, code ${codeVersion()}; ${seconds} s a run after ${warmupSeconds} s of warm-up.`,
+);
+console.log(
+  `Ceiling: preprocessing and classifying in process on one thread, no HTTP, takes ${ceilingMs.toFixed(1)} ms of CPU an image, ` +
+    `so ${cpus().length} cores cannot serve more than ${((cpus().length * 1000) / ceilingMs).toFixed(0)} images/s.`,
 );
 const rows: string[][] = [];
 for (const target of selected) {

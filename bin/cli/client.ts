@@ -17,7 +17,7 @@ export interface ClientOptions {
   url: string;
   fallbackUrl?: string;
   apiKey?: string;
-  /** Tries per route for 429, 503 and network errors. */
+  /** Tries for 429, 503 and network errors: on the fallback route, or on the only route when there is none. */
   attempts: number;
   /** Milliseconds before the first retry; doubled each time, or Retry-After when the server says. */
   backoffMs: number;
@@ -56,13 +56,13 @@ async function send(url: string, bytes: Buffer, name: string, options: ClientOpt
   }
 }
 
-/** Tries one route, retrying 429, 503 and network errors with backoff. */
-async function tryRoute(url: string, bytes: Buffer, name: string, options: ClientOptions): Promise<Attempt> {
+/** Tries one route up to `attempts` times, retrying 429, 503 and network errors with backoff. */
+async function tryRoute(url: string, bytes: Buffer, name: string, options: ClientOptions, attempts = options.attempts): Promise<Attempt> {
   let attempt: Attempt = {};
-  for (let i = 0; i < options.attempts; i++) {
+  for (let i = 0; i < attempts; i++) {
     attempt = await send(url, bytes, name, options);
     const retry = attempt.networkError !== undefined || RETRY_STATUSES(attempt.status!);
-    if (!retry || i === options.attempts - 1) break;
+    if (!retry || i === attempts - 1) break;
     await sleep(attempt.retryAfterMs ?? options.backoffMs * 2 ** i);
   }
   return attempt;
@@ -85,7 +85,9 @@ export async function classifyFile(file: string, options: ClientOptions): Promis
   } catch (error) {
     return { file, route: "primary", error: `cannot read the file: ${(error as Error).message}` };
   }
-  const primary = await tryRoute(options.url, bytes, basename(file), options);
+  // With a fallback, a throttled or failing primary hands over at once (the fallback rule): retrying it
+  // first would only add its backoff to every image while the Lambda route is throttled.
+  const primary = await tryRoute(options.url, bytes, basename(file), options, options.fallbackUrl ? 1 : options.attempts);
   const fallBack = options.fallbackUrl && (primary.networkError !== undefined || FALLBACK_STATUSES(primary.status!));
   if (!fallBack) return toRow(file, "primary", primary);
   return toRow(file, "fallback", await tryRoute(options.fallbackUrl!, bytes, basename(file), options));
