@@ -57,19 +57,19 @@ export function createNodeHttpFront(app: App, options: NodeHttpOptions): NodeHtt
     if ("refused" in read) {
       // The rest of the body is not read: close the connection once the answer is out.
       response.setHeader("connection", "close");
-      const answer =
+      const refused =
         read.refused === "too-large"
           ? refusal(413, ERROR_CODES.payloadTooLarge, `The request body is over ${options.maxBodyBytes / 2 ** 20} MiB; send fewer or smaller images.`)
           : refusal(503, ERROR_CODES.overloaded, "The server holds as many uploads as it may right now; retry after a second.", { "retry-after": "1" });
-      await writeResponse(response, answer);
+      await writeResponse(response, refused);
       request.destroy();
       return;
     }
     try {
-      const answer = await app(toCoreRequest(request, read.body));
+      const answered = await app(toCoreRequest(request, read.body));
       // While draining, every answer closes its connection, so keep-alive clients reconnect elsewhere.
       if (draining) response.setHeader("connection", "close");
-      await writeResponse(response, answer);
+      await writeResponse(response, answered);
     } finally {
       budget.give(read.body.length);
     }

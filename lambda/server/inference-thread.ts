@@ -38,7 +38,7 @@ export class InferenceThread implements Pick<Classifier, "classifyBatch"> {
     readonly manifest: ModelManifest,
     /** The execution providers the model runs on, after any fall-back to the CPU. */
     readonly executionProviders: readonly ExecutionProviderName[],
-    private readonly start: () => Promise<{ worker: Worker }>,
+    private readonly respawn: () => Promise<{ worker: Worker }>,
   ) {}
 
   /** Starts the worker and resolves once its model is loaded and warm. */
@@ -83,7 +83,7 @@ export class InferenceThread implements Pick<Classifier, "classifyBatch"> {
     this.calls.clear();
     if (this.closing) return;
     logger.error("inference worker stopped; starting another", { exitCode });
-    this.worker = this.start().then(({ worker }) => worker);
+    this.worker = this.respawn().then(({ worker }) => worker);
     this.worker.catch((error: unknown) => logger.error("could not restart the inference worker", { error: error as Error }));
   }
 }

@@ -1,6 +1,6 @@
 import type { Worker } from "node:worker_threads";
 import { startWorkerThread } from "./worker-thread.js";
-import { ClassifierError, ERROR_CODES, UnusableImageError, type ErrorCode } from "../core/errors.js";
+import { ClassifierError, ERROR_CODES, TemporarilyUnavailableError, UnusableImageError, type ErrorCode } from "../core/errors.js";
 import { logger } from "../core/logger.js";
 import type { ImageHeader } from "../core/image-header.js";
 import type { PreprocessingSpec } from "../core/preprocessing-spec.js";
@@ -26,6 +26,8 @@ export interface PreprocessPoolOptions {
   /** An image still not preprocessed after this long gets 422 and its worker is replaced. */
   taskTimeoutMs: number;
 }
+
+const shuttingDown = () => new TemporarilyUnavailableError(ERROR_CODES.shuttingDown, "The server is shutting down; send the image again.", 1);
 
 interface Task {
   id: number;
@@ -65,14 +67,9 @@ export class PreprocessPool {
     return this.waiting.length;
   }
 
-  /** Images being preprocessed now. */
-  get busy(): number {
-    return [...this.slots].filter((slot) => slot.task).length;
-  }
-
   /** The model input for one image; rejects with the ClassifierError that is its answer. */
   preprocess(bytes: Uint8Array): Promise<{ header: ImageHeader; tensor: Float32Array }> {
-    if (this.closed) return Promise.reject(new ClassifierError(503, ERROR_CODES.shuttingDown, "The server is shutting down."));
+    if (this.closed) return Promise.reject(shuttingDown());
     return new Promise((resolve, reject) => {
       this.waiting.push({ id: this.nextId++, bytes, resolve, reject });
       this.dispatch();
@@ -82,7 +79,7 @@ export class PreprocessPool {
   /** Stops every worker; images still waiting are refused. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const task of this.waiting.splice(0)) task.reject(new ClassifierError(503, ERROR_CODES.shuttingDown, "The server is shutting down."));
+    for (const task of this.waiting.splice(0)) task.reject(shuttingDown());
     await Promise.all([...this.slots].map((slot) => slot.worker.terminate()));
   }
 
