@@ -1,5 +1,6 @@
 """Combines trained members (train.py run directories) into the served model: averages their logits, chooses the
-decision threshold on the dev set, and writes model.onnx, manifest.json, MODEL_CARD.md and roc.png.
+decision threshold on the dev set, quantizes to int8 (quantize.py), and writes model.onnx, manifest.json,
+MODEL_CARD.md and roc.png.
 
     python training/export.py --members training/.cache/runs/seed-1 training/.cache/runs/seed-2
 """
@@ -11,6 +12,7 @@ import hashlib
 import json
 import math
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import numpy as np
 import onnxruntime
@@ -20,11 +22,12 @@ from PIL import Image, ImageDraw
 from dataset import LABELS, Split, load_split, split_by_patient
 from metrics import at_threshold, choose_threshold, roc_curve
 from model import PneumoniaCNN
+from quantize import quantize_int8
 
 CITATION = ('Kermany D., Zhang K., Goldbaum M. (2018). "Labeled Optical Coherence Tomography (OCT) and Chest X-Ray '
             'Images for Classification". Mendeley Data, v2. doi:10.17632/rscbjbr9sj.2. License: CC BY 4.0.')
 MODEL_NAME = "pneumonia-cnn"
-MODEL_VERSION = "1.0.0"
+MODEL_VERSION = "1.1.0"
 
 
 class Ensemble(torch.nn.Module):
@@ -84,20 +87,33 @@ def export_members(run_dirs: list[Path], tensors: Path, out: Path, min_sensitivi
     }
     log(f"ensemble of {len(loaded)}: dev {json.dumps(results['dev'])} validation {json.dumps(results['validation'])}")
     curves = {"dev": (dev.labels, dev_probabilities), "validation": (validation.labels, validation_probabilities)}
-    export_model(model, full_train, dev, curves, results, out, log)
+    export_model(model, full_train, {"dev": dev, "validation": validation}, curves, results, out, split_seed, log)
 
 
-def export_model(model, full_train: Split, dev: Split, curves: dict, results: dict, out: Path, log) -> None:
-    """curves: split name -> (labels, probabilities) of the unfolded model, for the ROC plot."""
+def export_model(model, full_train: Split, splits: dict[str, Split], curves: dict, results: dict, out: Path, seed: int,
+                 log) -> None:
+    """curves: split name -> (labels, probabilities) of the unfolded model, for the ROC plot. The manifest's
+    metrics are those of the served int8 model; the float32 ones stay beside them."""
     out.mkdir(parents=True, exist_ok=True)
+    dev = splits["dev"]
     threshold = results["threshold"]
     served = ServedModel(model.eval(), threshold).eval()
     onnx_path = out / "model.onnx"
     sample = torch.from_numpy(dev.images[:2])
-    torch.onnx.export(served, (sample,), onnx_path, input_names=["image"], output_names=["probabilities"],
-                      dynamic_axes={"image": {0: "batch"}, "probabilities": {0: "batch"}}, opset_version=17,
-                      dynamo=False)
-    check_onnx_matches(onnx_path, served, dev, log)
+    with TemporaryDirectory() as tmp:
+        fp32_path = Path(tmp) / "model-fp32.onnx"
+        torch.onnx.export(served, (sample,), fp32_path, input_names=["image"], output_names=["probabilities"],
+                          dynamic_axes={"image": {0: "batch"}, "probabilities": {0: "batch"}}, opset_version=17,
+                          dynamo=False)
+        check_onnx_matches(fp32_path, served, dev, log)
+        quantization = quantize_int8(fp32_path, onnx_path, full_train, {**splits, "training (whole official split)": full_train},
+                                     seed, log)
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    quantization["float32Metrics"] = {name: results[name] for name in splits}
+    for name, split in splits.items():
+        # The threshold is folded into the output: the served model decides at 0.5.
+        results[name] = at_threshold(split.labels, session.run(None, {"image": split.images})[0][:, 1], 0.5)
+    log(f"served int8 model: dev {json.dumps(results['dev'])} validation {json.dumps(results['validation'])}")
     model_bytes = onnx_path.read_bytes()
     spec = full_train.spec
     manifest = {
@@ -123,6 +139,7 @@ def export_model(model, full_train: Split, dev: Split, curves: dict, results: di
             "rule": f"best dev accuracy with sensitivity >= {results['minSensitivity']}, folded into the output bias",
         },
         "metrics": {"validation": results["validation"], "dev": results["dev"]},
+        "quantization": quantization,
         "training": {"args": results["args"], "members": results["members"]},
         "data": {
             "citation": CITATION,
