@@ -21,7 +21,12 @@ try {
   console.error((error as Error).message);
   process.exit(2);
 }
-const server = await startBatchingServer(config, workerUrls);
+const server = await startBatchingServer(config, workerUrls).catch((error: unknown) => {
+  // Listening failed: the port is taken, say, or the host name cannot be bound.
+  logger.error("the server could not listen", { port: config.port, host: config.host, error: error as Error });
+  console.error(`Cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
+  process.exit(1);
+});
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     logger.info("signal received", { signal });
