@@ -7,6 +7,7 @@ import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { SERVER_SETTINGS } from "../lambda/server/server-config.js";
 
 /** Port the GPU container's HTTP server listens on. */
 export const GPU_CONTAINER_PORT = 8080;
@@ -24,6 +25,10 @@ export interface GpuServiceProps {
   readonly minTasks?: number;
   /** @default 4 */
   readonly maxTasks?: number;
+  /** Images in one run of the model on the GPU (the server's BATCH_MAX_SIZE). @default - the server's, 16 */
+  readonly batchMaxSize?: number;
+  /** How long the oldest image waits for its batch to fill (BATCH_MAX_WAIT_MS). @default - the server's, 5 */
+  readonly batchMaxWaitMs?: number;
   /** Lambda throttles per minute that add a GPU task (step scaling). @default - no throttle step */
   readonly lambdaThrottles?: cloudwatch.IMetric;
   /** @default logs.RetentionDays.ONE_MONTH */
@@ -31,7 +36,7 @@ export interface GpuServiceProps {
 }
 
 /**
- * The throughput fallback: the project's HTTP server (same contract as the Lambda route) in a one-GPU ECS task
+ * The throughput fallback: the batching server (lambda/serve-gpu.ts; same contract as the Lambda route) in a one-GPU ECS task
  * on GPU-optimised EC2 instances, behind an internal NLB that only the API's VPC link reaches.
  */
 export class GpuService extends Construct {
@@ -92,7 +97,13 @@ export class GpuService extends Construct {
       cpu: 3584,
       memoryReservationMiB: 12288,
       portMappings: [{ containerPort: GPU_CONTAINER_PORT }],
-      environment: { PORT: String(GPU_CONTAINER_PORT), HOST: "0.0.0.0", ONNX_EXECUTION_PROVIDERS: "cuda,cpu" },
+      environment: {
+        PORT: String(GPU_CONTAINER_PORT),
+        HOST: "0.0.0.0",
+        ONNX_EXECUTION_PROVIDERS: "cuda,cpu",
+        BATCH_MAX_SIZE: String(props.batchMaxSize ?? SERVER_SETTINGS.maxBatchSize.default()),
+        BATCH_MAX_WAIT_MS: String(props.batchMaxWaitMs ?? SERVER_SETTINGS.maxWaitMs.default()),
+      },
       // On SIGTERM the batching server refuses new work and answers what it holds (SHUTDOWN_TIMEOUT_MS, 50 s by
       // default) before exiting; ECS waits this long before SIGKILL, where the EC2 agent's default is 30 s.
       stopTimeout: Duration.seconds(60),

@@ -39,6 +39,8 @@ export class PneumoniaClassifierStack extends Stack {
         instanceType: options.gpuInstanceType,
         minTasks: options.gpuMinTasks,
         maxTasks: options.gpuMaxTasks,
+        batchMaxSize: options.gpuBatchMaxSize,
+        batchMaxWaitMs: options.gpuBatchMaxWaitMs,
         lambdaThrottles: this.classifier.function.metricThrottles({ period: Duration.minutes(1), statistic: "Sum" }),
         logRetention,
       });

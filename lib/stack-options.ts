@@ -1,3 +1,5 @@
+import { SERVER_SETTINGS } from "../lambda/server/server-config.js";
+
 /**
  * Deployment options, read from CDK context (`cdk deploy -c gpu=false -c lambdaMemoryMb=2048`), with the
  * defaults the README's table documents. Validated first, with messages that name the value and the fix.
@@ -11,6 +13,9 @@ export interface StackOptions {
   gpuInstanceType: string;
   gpuMinTasks: number;
   gpuMaxTasks: number;
+  /** The batching server's BATCH_MAX_SIZE and BATCH_MAX_WAIT_MS on the GPU tasks. */
+  gpuBatchMaxSize: number;
+  gpuBatchMaxWaitMs: number;
   lambdaMemoryMb: number;
   lambdaTimeoutSeconds: number;
   reservedConcurrency: number;
@@ -34,6 +39,8 @@ export const DEFAULT_OPTIONS: StackOptions = {
   gpuInstanceType: "g4dn.xlarge",
   gpuMinTasks: 1,
   gpuMaxTasks: 4,
+  gpuBatchMaxSize: SERVER_SETTINGS.maxBatchSize.default(),
+  gpuBatchMaxWaitMs: SERVER_SETTINGS.maxWaitMs.default(),
   // One full vCPU (Lambda gives 1 vCPU at 1769 MB); see the README's sizing note.
   lambdaMemoryMb: 1769,
   lambdaTimeoutSeconds: 15,
@@ -87,6 +94,8 @@ export function readStackOptions(read: ContextReader): StackOptions {
     gpuInstanceType,
     gpuMinTasks: readNumber(read, "gpuMinTasks", 0, 100),
     gpuMaxTasks: readNumber(read, "gpuMaxTasks", 1, 100),
+    gpuBatchMaxSize: readNumber(read, "gpuBatchMaxSize", SERVER_SETTINGS.maxBatchSize.min, SERVER_SETTINGS.maxBatchSize.max),
+    gpuBatchMaxWaitMs: readNumber(read, "gpuBatchMaxWaitMs", SERVER_SETTINGS.maxWaitMs.min, SERVER_SETTINGS.maxWaitMs.max),
     lambdaMemoryMb: readNumber(read, "lambdaMemoryMb", 512, 10240),
     lambdaTimeoutSeconds: readNumber(read, "lambdaTimeoutSeconds", 3, 29),
     reservedConcurrency: readNumber(read, "reservedConcurrency", 1, 10000),

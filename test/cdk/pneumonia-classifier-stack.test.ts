@@ -215,6 +215,20 @@ describe("PneumoniaClassifierStack", () => {
       });
     });
 
+    it("passes the context's batching settings to the GPU container", () => {
+      const { template } = synthesize({ gpuBatchMaxSize: "64", gpuBatchMaxWaitMs: "20" });
+      template.hasResourceProperties("AWS::ECS::TaskDefinition", {
+        ContainerDefinitions: [
+          Match.objectLike({
+            Environment: Match.arrayWith([
+              { Name: "BATCH_MAX_SIZE", Value: "64" },
+              { Name: "BATCH_MAX_WAIT_MS", Value: "20" },
+            ]),
+          }),
+        ],
+      });
+    });
+
     it("scales on CPU between the context's min and max tasks, and steps out when the Lambda throttles", () => {
       const { template } = synthesize({ gpuMinTasks: "2", gpuMaxTasks: "6" });
       template.hasResourceProperties("AWS::ApplicationAutoScaling::ScalableTarget", { MinCapacity: 2, MaxCapacity: 6 });
@@ -233,6 +247,7 @@ describe("PneumoniaClassifierStack", () => {
       [{ lambdaMemoryMb: "64" }, /lambdaMemoryMb="64" is invalid: give an integer from 512 to 10240/],
       [{ provisionedConcurrency: "80" }, /provisionedConcurrency=80 is above reservedConcurrency=50/],
       [{ gpu: "yes" }, /gpu="yes" is invalid: give true or false/],
+      [{ gpuBatchMaxSize: "0" }, /gpuBatchMaxSize="0" is invalid: give an integer from 1 to 256/],
     ])("refuses %o with a message naming the value and the fix", (context, message) => {
       expect(() => readStackOptions((key) => (context as Record<string, unknown>)[key])).toThrowError(message);
     });
