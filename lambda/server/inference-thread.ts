@@ -2,7 +2,7 @@ import type { Worker } from "node:worker_threads";
 import { logger } from "../core/logger.js";
 import type { Classification, Classifier, ExecutionProviderName } from "../core/classifier.js";
 import type { ModelManifest } from "../core/manifest.js";
-import { startWorkerThread } from "./worker-thread.js";
+import { startReadyWorker } from "./worker-thread.js";
 
 /** What the inference worker is started with. */
 export interface InferenceWorkerData {
@@ -44,9 +44,14 @@ export class InferenceThread implements Pick<Classifier, "classifyBatch"> {
   /** Starts the worker and resolves once its model is loaded and warm. */
   static async start(workerUrl: URL, data: InferenceWorkerData): Promise<InferenceThread> {
     let thread: InferenceThread | undefined;
-    const start = () => spawn(workerUrl, data, (message) => thread?.settle(message), (code) => thread?.replace(code));
-    const first = await start();
-    thread = new InferenceThread(Promise.resolve(first.worker), first.manifest, first.executionProviders, start);
+    const start = () =>
+      startReadyWorker<Extract<FromInferenceWorker, { ready: true }>, Exclude<FromInferenceWorker, { ready: true }>>(workerUrl, data, {
+        name: "inference",
+        onMessage: (message) => thread?.settle(message),
+        onExit: (code) => thread?.replace(code),
+      });
+    const { worker, ready } = await start();
+    thread = new InferenceThread(Promise.resolve(worker), ready.manifest, ready.executionProviders, start);
     return thread;
   }
 
@@ -70,8 +75,7 @@ export class InferenceThread implements Pick<Classifier, "classifyBatch"> {
     await (await this.worker).terminate();
   }
 
-  private settle(message: FromInferenceWorker): void {
-    if ("ready" in message) return;
+  private settle(message: Exclude<FromInferenceWorker, { ready: true }>): void {
     const call = this.calls.get(message.id);
     this.calls.delete(message.id);
     if ("error" in message) call?.reject(new Error(message.error));
@@ -86,28 +90,4 @@ export class InferenceThread implements Pick<Classifier, "classifyBatch"> {
     this.worker = this.respawn().then(({ worker }) => worker);
     this.worker.catch((error: unknown) => logger.error("could not restart the inference worker", { error: error as Error }));
   }
-}
-
-/** Starts an inference worker; resolves with its model's description once it is ready. */
-function spawn(
-  workerUrl: URL,
-  data: InferenceWorkerData,
-  onMessage: (message: FromInferenceWorker) => void,
-  onExit: (code: number) => void,
-): Promise<{ worker: Worker; manifest: ModelManifest; executionProviders: ExecutionProviderName[] }> {
-  const worker = startWorkerThread(workerUrl, data);
-  return new Promise((resolve, reject) => {
-    let ready = false;
-    worker.on("message", (message: FromInferenceWorker) => {
-      if ("ready" in message) {
-        ready = true;
-        resolve({ worker, manifest: message.manifest, executionProviders: message.executionProviders });
-      } else onMessage(message);
-    });
-    worker.on("error", (error) => {
-      if (!ready) reject(error);
-      else logger.error("inference worker failed", { error });
-    });
-    worker.on("exit", (code) => (ready ? onExit(code) : reject(new Error(`The inference worker exited with ${code} before it was ready.`))));
-  });
 }

@@ -1,5 +1,5 @@
 import type { Worker } from "node:worker_threads";
-import { startWorkerThread } from "./worker-thread.js";
+import { startReadyWorker } from "./worker-thread.js";
 import { ClassifierError, ERROR_CODES, TemporarilyUnavailableError, UnusableImageError, type ErrorCode } from "../core/errors.js";
 import { logger } from "../core/logger.js";
 import type { ImageHeader } from "../core/image-header.js";
@@ -83,23 +83,17 @@ export class PreprocessPool {
     await Promise.all([...this.slots].map((slot) => slot.worker.terminate()));
   }
 
-  private spawn(): Promise<void> {
-    const worker = startWorkerThread(this.options.workerUrl, { spec: this.options.spec } satisfies PreprocessWorkerData);
-    const slot: Slot = { worker };
-    return new Promise((ready, failed) => {
-      worker.on("message", (message: FromWorker) => {
-        if ("ready" in message) {
-          this.slots.add(slot);
-          ready();
-          this.dispatch();
-        } else this.settle(slot, message);
-      });
-      worker.on("error", (error) => {
-        logger.error("preprocessing worker failed", { error, image: slot.task ? "in progress" : "none" });
-        if (!this.slots.has(slot)) failed(error);
-      });
-      worker.on("exit", (code) => this.replace(slot, code));
-    });
+  private async spawn(): Promise<void> {
+    // The listeners are only called after the ready message, and the slot is set in the same turn as it.
+    let slot: Slot | undefined;
+    const { worker } = await startReadyWorker<{ ready: true }, Exclude<FromWorker, { ready: true }>>(
+      this.options.workerUrl,
+      { spec: this.options.spec } satisfies PreprocessWorkerData,
+      { name: "preprocessing", onMessage: (message) => this.settle(slot!, message), onExit: (code) => this.replace(slot!, code) },
+    );
+    slot = { worker };
+    this.slots.add(slot);
+    this.dispatch();
   }
 
   private dispatch(): void {
@@ -143,12 +137,12 @@ export class PreprocessPool {
   /** A worker exited: its image, if any, is answered, and a new worker takes its place. */
   private replace(slot: Slot, exitCode: number): void {
     const task = slot.task;
-    const wasServing = this.slots.delete(slot);
+    this.slots.delete(slot);
     if (task) {
       this.release(slot);
       task.reject(new ClassifierError(500, ERROR_CODES.internal, "The worker preprocessing this image stopped; send it again."));
     }
-    if (this.closed || !wasServing) return;
+    if (this.closed) return;
     logger.warn("preprocessing worker exited; starting another", { exitCode });
     this.spawn().catch((error: unknown) => {
       logger.error("could not replace a preprocessing worker", { error: error as Error });

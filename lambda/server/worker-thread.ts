@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { logger } from "../core/logger.js";
 
 /**
  * A worker thread running a module of lambda/. Worker threads do not inherit tsx's loader (tsx issue #354),
@@ -14,4 +15,45 @@ export function startWorkerThread(url: URL, workerData: unknown): Worker {
 /** The URL of a worker module that sits next to the calling entry point: `.ts` under tsx, `.mjs` in the bundle. */
 export function siblingWorkerUrl(name: string, entryUrl: string): URL {
   return new URL(`./${name}${entryUrl.endsWith(".ts") ? ".ts" : ".mjs"}`, entryUrl);
+}
+
+/** What a worker that has started sends first: its "ready" message, with whatever it reports. */
+type ReadyMessage = { ready: true };
+
+/** What the owner of a started worker hears from it after its ready message. */
+export interface WorkerListeners<Message> {
+  /** Names the worker in logs, e.g. "preprocessing". */
+  name: string;
+  onMessage(message: Message): void;
+  onExit(code: number): void;
+}
+
+/**
+ * Starts a worker and resolves with it and its ready message once it has sent one; rejects if it fails or
+ * exits before, so a worker that cannot start is never waited on. Later messages and the exit go to the
+ * listeners; a later error is logged (its exit follows).
+ */
+export function startReadyWorker<Ready extends ReadyMessage, Message>(
+  url: URL,
+  workerData: unknown,
+  listeners: WorkerListeners<Message>,
+): Promise<{ worker: Worker; ready: Ready }> {
+  const worker = startWorkerThread(url, workerData);
+  return new Promise((resolve, reject) => {
+    let started = false;
+    worker.on("message", (message: Ready | Message) => {
+      if (!started && typeof message === "object" && message !== null && "ready" in message) {
+        started = true;
+        resolve({ worker, ready: message as Ready });
+      } else listeners.onMessage(message as Message);
+    });
+    worker.on("error", (error) => {
+      if (started) logger.error(`${listeners.name} worker failed`, { error });
+      else reject(error);
+    });
+    worker.on("exit", (code) => {
+      if (started) listeners.onExit(code);
+      else reject(new Error(`The ${listeners.name} worker exited with ${code} before it was ready.`));
+    });
+  });
 }
