@@ -34,14 +34,15 @@ class _Images(CalibrationDataReader):
         return None if image is None else {"image": image[None]}
 
 
-def _probabilities(path: Path, images: np.ndarray) -> np.ndarray:
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+def _probabilities(session: onnxruntime.InferenceSession, images: np.ndarray) -> np.ndarray:
     return np.concatenate([session.run(None, {"image": images[i:i + 256]})[0][:, 1] for i in range(0, len(images), 256)])
 
 
-def quantize_int8(fp32_path: Path, out_path: Path, calibration: Split, checks: dict[str, Split], seed: int, log) -> dict:
-    """Writes the int8 model to out_path; answers its description and, per split in `checks`, how far its
-    PNEUMONIA probability moves from float32's and how many decisions (at 0.5, the folded threshold) change."""
+def quantize_int8(fp32_path: Path, out_path: Path, calibration: Split, checks: dict[str, Split], seed: int,
+                  log) -> tuple[dict, dict[str, np.ndarray]]:
+    """Writes the int8 model to out_path. Answers its description, with per split in `checks` how far its
+    PNEUMONIA probability moves from float32's and how many decisions (at 0.5, the folded threshold) change,
+    and its PNEUMONIA probabilities per split."""
     rng = np.random.default_rng(seed)
     chosen = calibration.images[rng.choice(len(calibration.images), CALIBRATION_IMAGES, replace=False)]
     with TemporaryDirectory() as tmp:
@@ -50,12 +51,14 @@ def quantize_int8(fp32_path: Path, out_path: Path, calibration: Split, checks: d
         quantize_static(str(prepared), str(out_path), _Images(chosen), quant_format=QuantFormat.QDQ,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
                         op_types_to_quantize=QUANTIZED_OPS)
-    comparison = {}
+    sessions = [onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"]) for path in (fp32_path, out_path)]
+    comparison, served = {}, {}
     for name, split in checks.items():
-        fp32, int8 = _probabilities(fp32_path, split.images), _probabilities(out_path, split.images)
+        fp32, int8 = (_probabilities(session, split.images) for session in sessions)
+        served[name] = int8
         comparison[name] = {"images": int(len(split.images)),
                             "maxProbabilityDifference": round(float(np.abs(fp32 - int8).max()), 5),
                             "meanProbabilityDifference": round(float(np.abs(fp32 - int8).mean()), 5),
                             "decisionsChanged": int(((fp32 >= 0.5) != (int8 >= 0.5)).sum())}
         log(f"int8 vs float32 on {name}: {comparison[name]}")
-    return {"method": METHOD.format(n=CALIBRATION_IMAGES), "seed": seed, "againstFloat32": comparison}
+    return {"method": METHOD.format(n=CALIBRATION_IMAGES), "seed": seed, "againstFloat32": comparison}, served
