@@ -6,8 +6,8 @@
  */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { anyXray, imageForm } from "../test/support/forms.js";
-import { httpApiEvent, restApiEvent } from "../test/support/events.js";
+import { anyXray, imageForm } from "../tools/support/forms.js";
+import { httpApiEvent, restApiEvent } from "../tools/support/api-gateway-events.js";
 
 const { body, contentType } = await imageForm(await anyXray(), "xray.jpeg");
 const classify = { body, headers: { "Content-Type": contentType, Host: "localhost" } };

@@ -3,8 +3,8 @@ import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalApi, type LocalApiProcess } from "../support/local-api-process.js";
-import { FIXTURES } from "../support/forms.js";
+import { startLocalApi, type LocalApiProcess } from "../../tools/support/server-process.js";
+import { FIXTURES } from "../../tools/support/forms.js";
 
 const XRAYS = `${FIXTURES}/xrays`;
 

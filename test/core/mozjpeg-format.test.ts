@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { preprocessImage } from "../../lambda/core/preprocess.js";
 import { defaultModelDir, readManifest } from "../../lambda/core/manifest.js";
-import { FIXTURES, anyXray } from "../support/forms.js";
+import { FIXTURES, anyXray } from "../../tools/support/forms.js";
 
 const spec = (await readManifest(defaultModelDir())).input.preprocessing;
 

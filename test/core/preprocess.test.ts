@@ -5,7 +5,7 @@ import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
 import { preprocessImage } from "../../lambda/core/preprocess.js";
 import { readManifest, defaultModelDir } from "../../lambda/core/manifest.js";
-import { FIXTURES, anyXray } from "../support/forms.js";
+import { FIXTURES, anyXray } from "../../tools/support/forms.js";
 import { greyPng } from "../support/crafted-images.js";
 
 const spec = (await readManifest(defaultModelDir())).input.preprocessing;

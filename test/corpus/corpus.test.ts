@@ -1,8 +1,8 @@
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler } from "../../lambda/handler.js";
-import { httpApiEvent, lambdaContext, restApiEvent } from "../support/events.js";
-import { SERVER_ENTRIES, startServer, type LocalApiProcess } from "../support/local-api-process.js";
+import { httpApiEvent, lambdaContext, restApiEvent } from "../../tools/support/api-gateway-events.js";
+import { SERVER_ENTRIES, startServer, type LocalApiProcess } from "../../tools/support/server-process.js";
 import { CORPUS, expectedStatuses, type CorpusCase, type CorpusRequest } from "./hostile-inputs.js";
 
 /** Every answer must come this fast: a hostile input may not hang the classifier. */

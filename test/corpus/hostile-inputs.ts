@@ -4,7 +4,7 @@
  */
 import { deflateSync, gzipSync } from "node:zlib";
 import sharp, { type Sharp } from "sharp";
-import { imageForm, anyXray } from "../support/forms.js";
+import { imageForm, anyXray } from "../../tools/support/forms.js";
 import { greyPng, jpegDeclaring } from "../support/crafted-images.js";
 import { FORM_LIMITS, PLATFORM_LIMITS } from "../../lambda/core/limits.js";
 

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler } from "../../lambda/handler.js";
 import { toCoreRequest } from "../../lambda/adapters/api-gateway-event.js";
 import { parseImageUpload } from "../../lambda/core/multipart.js";
-import { httpApiEvent, lambdaContext, restApiEvent } from "../support/events.js";
-import { anyXray, imageForm } from "../support/forms.js";
+import { httpApiEvent, lambdaContext, restApiEvent } from "../../tools/support/api-gateway-events.js";
+import { anyXray, imageForm } from "../../tools/support/forms.js";
 
 /** Anything that escapes the handler's error mapping lands here, and fails the test. */
 const escaped: unknown[] = [];

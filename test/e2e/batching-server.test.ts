@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SERVER_ENTRIES, startServer, type LocalApiProcess } from "../support/local-api-process.js";
-import { xrayFixtures } from "../support/forms.js";
+import { SERVER_ENTRIES, startServer, type LocalApiProcess } from "../../tools/support/server-process.js";
+import { xrayFixtures } from "../../tools/support/forms.js";
 import { inProcessImageClassifier } from "../../lambda/core/image-classifier.js";
 import { sharedClassifier } from "../../lambda/core/shared-classifier.js";
 import { BATCH_LIMITS } from "../../lambda/core/limits.js";

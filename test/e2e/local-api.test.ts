@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalApi, type LocalApiProcess } from "../support/local-api-process.js";
-import { imageForm, xrayFixtures } from "../support/forms.js";
+import { startLocalApi, type LocalApiProcess } from "../../tools/support/server-process.js";
+import { imageForm, xrayFixtures } from "../../tools/support/forms.js";
 import { FORM_LIMITS } from "../../lambda/core/limits.js";
 
 let api: LocalApiProcess;

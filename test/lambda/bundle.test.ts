@@ -12,10 +12,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler as sourceHandler } from "../../lambda/handler.js";
-import { lambdaContext } from "../support/events.js";
+import { lambdaContext } from "../../tools/support/api-gateway-events.js";
 import { dockerStages, lastInstruction, layOutFinalStage, onlyThisPlatformsBinaries, type DockerStage } from "../support/dockerfile.js";
-import { readyUrl } from "../support/local-api-process.js";
-import { anyXray } from "../support/forms.js";
+import { readyUrl } from "../../tools/support/server-process.js";
+import { anyXray } from "../../tools/support/forms.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const EVENT_FILE = join(ROOT, "events", "rest-api-classify.json");

@@ -2,7 +2,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { handler } from "../../lambda/handler.js";
-import { lambdaContext } from "../support/events.js";
+import { lambdaContext } from "../../tools/support/api-gateway-events.js";
 
 const EVENTS_DIR = join(import.meta.dirname, "..", "..", "events");
 const names = (await readdir(EVENTS_DIR)).filter((name) => name.endsWith(".json"));

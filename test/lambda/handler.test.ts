@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { handler } from "../../lambda/handler.js";
 import type { ApiGatewayEvent } from "../../lambda/adapters/api-gateway-event.js";
-import { httpApiEvent, lambdaContext, restApiEvent, type RequestSpec } from "../support/events.js";
-import { anyXray, imageForm } from "../support/forms.js";
+import { httpApiEvent, lambdaContext, restApiEvent, type RequestSpec } from "../../tools/support/api-gateway-events.js";
+import { anyXray, imageForm } from "../../tools/support/forms.js";
 import { IMAGE_LIMITS } from "../../lambda/core/limits.js";
 
 const EVENT_VERSIONS = [

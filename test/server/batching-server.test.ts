@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { startBatchingServer } from "../../lambda/server/batching-server.js";
 import { serverConfigFromEnv } from "../../lambda/server/server-config.js";
-import { anyXray } from "../support/forms.js";
+import { anyXray } from "../../tools/support/forms.js";
 
 const WORKERS = {
   preprocess: new URL("../../lambda/preprocess-worker.ts", import.meta.url),

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { PreprocessPool } from "../../lambda/server/preprocess-pool.js";
 import { preprocessImage } from "../../lambda/core/preprocess.js";
 import { defaultModelDir, readManifest } from "../../lambda/core/manifest.js";
-import { xrayFixtures } from "../support/forms.js";
+import { xrayFixtures } from "../../tools/support/forms.js";
 
 const WORKER = new URL("../../lambda/preprocess-worker.ts", import.meta.url);
 const spec = (await readManifest(defaultModelDir())).input.preprocessing;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { preprocessImage } from "../../lambda/core/preprocess.js";
 import { Classifier } from "../../lambda/core/classifier.js";
 import { defaultModelDir } from "../../lambda/core/manifest.js";
-import { FIXTURES } from "../support/forms.js";
+import { FIXTURES } from "../../tools/support/forms.js";
 
 const run = promisify(execFile);
 const SAMPLE_ROOT = join(FIXTURES, "chest_xray");

@@ -20,7 +20,7 @@ export function imageForm(bytes: Uint8Array, filename = "xray.jpeg", field = "fi
   return encodeForm(form);
 }
 
-export const FIXTURES = join(import.meta.dirname, "..", "fixtures");
+export const FIXTURES = join(import.meta.dirname, "..", "..", "test", "fixtures");
 
 /** The full-resolution X-ray fixtures with their labels. */
 export async function xrayFixtures(): Promise<{ label: "NORMAL" | "PNEUMONIA"; path: string; name: string }[]> {

@@ -19,8 +19,8 @@ import { greyToTensor } from "../lambda/core/grey-tensor.js";
 import { parseImageUpload } from "../lambda/core/multipart.js";
 import { sharedClassifier } from "../lambda/core/shared-classifier.js";
 import { handler } from "../lambda/handler.js";
-import { restApiEvent, lambdaContext } from "../test/support/events.js";
-import { imageForm } from "../test/support/forms.js";
+import { restApiEvent, lambdaContext } from "./support/api-gateway-events.js";
+import { imageForm } from "./support/forms.js";
 import { quantile } from "./run-report.js";
 
 const { values } = parseArgs({

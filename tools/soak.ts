@@ -22,8 +22,8 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { PNG } from "pngjs";
-import { imageForm, xrayFixtures } from "../test/support/forms.js";
-import { startLocalApi, type LocalApiProcess } from "../test/support/local-api-process.js";
+import { imageForm, xrayFixtures } from "./support/forms.js";
+import { startLocalApi, type LocalApiProcess } from "./support/server-process.js";
 import { FORM_LIMITS } from "../lambda/core/limits.js";
 import { codeVersion, quantile } from "./run-report.js";
 

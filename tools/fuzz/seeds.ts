@@ -9,7 +9,7 @@ import type { Target, WorkerData } from "./protocol.js";
  * the known-good inputs the worker re-checks to catch an input that leaves shared decoder state broken.
  */
 export async function buildSeeds(): Promise<{ seeds: Seed[] } & Omit<WorkerData, "spec">> {
-  const { imageForm, encodeForm, xrayFixtures } = await import("../../test/support/forms.js");
+  const { imageForm, encodeForm, xrayFixtures } = await import("../support/forms.js");
   const { PNG } = await import("pngjs");
   const { default: sharp } = await import("sharp");
   const seeds: Seed[] = [];
