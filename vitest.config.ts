@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // Fills .venv (Python for the parity test, cfn-lint for the template lint) once, before any test file runs.
+    globalSetup: ["test/support/python-env-setup.ts"],
     // Real model, real images, real processes: generous per-test limits on a 2-core machine.
     testTimeout: 60_000,
     hookTimeout: 120_000,

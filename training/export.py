@@ -2,7 +2,7 @@
 decision threshold on the dev set, quantizes to int8 (quantize.py), and writes model.onnx, manifest.json,
 MODEL_CARD.md and roc.png.
 
-    python training/export.py --members training/.cache/runs/seed-1 training/.cache/runs/seed-2
+    .venv/bin/python training/export.py --members training/.cache/runs/seed-1 training/.cache/runs/seed-2
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Runs an exported ONNX model on tensors written by export-tensors.ts and prints the probabilities as JSON.
 
 Used by the parity test (the served API and this reader must agree) and for offline evaluation:
-    python training/predict_tensors.py --tensors DIR --split dev --model-dir models/pneumonia-cnn
+    .venv/bin/python training/predict_tensors.py --tensors DIR --split dev --model-dir models/pneumonia-cnn
 """
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Match } from "aws-cdk-lib/assertions";
 import { removeSynthesized, synthesize, type Synthesized } from "../support/synth.js";
+import { cfnLint } from "../support/python-tools.js";
 import { API_ROUTES } from "../../lambda/core/routes.js";
 import { readStackOptions } from "../../lib/stack-options.js";
 import { GPU_HEALTH_CHECK_SCRIPT } from "../../lib/gpu-service.js";
@@ -21,7 +22,7 @@ afterAll(removeSynthesized);
 /** cfn-lint's exit code is a bit set: 2 errors, 4 warnings, 8 informational. */
 async function cfnLintErrors(templatePath: string): Promise<string> {
   try {
-    await run("cfn-lint", ["--format", "parseable", templatePath]);
+    await run(cfnLint(), ["--format", "parseable", templatePath]);
     return "";
   } catch (error) {
     const { code, stdout } = error as { code: number; stdout: string };

@@ -8,6 +8,7 @@ import { preprocessImage } from "../../lambda/core/preprocess.js";
 import { Classifier } from "../../lambda/core/classifier.js";
 import { defaultModelDir } from "../../lambda/core/manifest.js";
 import { FIXTURES } from "../../tools/support/forms.js";
+import { venvPython } from "../support/python-tools.js";
 
 const run = promisify(execFile);
 const SAMPLE_ROOT = join(FIXTURES, "chest_xray");
@@ -43,7 +44,7 @@ describe("training and serving parity", () => {
     // Prepare
     const classifier = await Classifier.load(defaultModelDir());
     // Act
-    const { stdout } = await run("python3", ["training/predict_tensors.py", "--tensors", out, "--split", "sample", "--model-dir", defaultModelDir()]);
+    const { stdout } = await run(venvPython(), ["training/predict_tensors.py", "--tensors", out, "--split", "sample", "--model-dir", defaultModelDir()]);
     const fromPython: { file: string; probabilities: Record<string, number> }[] = JSON.parse(stdout);
     // Assess
     expect(fromPython.map((p) => p.file)).toEqual(exported.items.map((i) => i.file));
