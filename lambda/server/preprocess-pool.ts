@@ -129,6 +129,9 @@ export class PreprocessPool {
     const task = slot.task;
     if (!task) return;
     this.release(slot);
+    // Out of the pool before it is terminated: an image dispatched to it meanwhile would die with it (a 500).
+    // Its exit event then starts the replacement.
+    this.slots.delete(slot);
     logger.warn("preprocessing overran its time; replacing the worker", { timeoutMs: this.options.taskTimeoutMs });
     task.reject(new UnusableImageError(`The image took over ${this.options.taskTimeoutMs / 1000} s to decode; send an ordinary JPEG or PNG X-ray.`));
     void slot.worker.terminate();
