@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Match } from "aws-cdk-lib/assertions";
 import { removeSynthesized, synthesize, type Synthesized } from "../support/synth.js";
 import { API_ROUTES } from "../../lambda/core/routes.js";
-import { readStackOptions } from "../../lib/stack-options.js";
 import { GPU_HEALTH_CHECK_SCRIPT } from "../../lib/gpu-service.js";
 
 const run = promisify(execFile);
@@ -242,14 +241,14 @@ describe("PneumoniaClassifierStack", () => {
 
   describe("context options", () => {
     it.each([
-      [{ gpuMinTasks: "5", gpuMaxTasks: "2" }, /gpuMinTasks=5 is above gpuMaxTasks=2/],
+      [{ gpuMinTasks: "5", gpuMaxTasks: "2" }, /GpuServiceProps.minTasks=5 is above maxTasks=2: lower the minimum or raise the maximum/],
       [{ authMode: "cognito" }, /authMode="cognito" is invalid: give one of apiKey, iam, none/],
-      [{ lambdaMemoryMb: "64" }, /lambdaMemoryMb="64" is invalid: give an integer from 512 to 10240/],
+      [{ lambdaMemoryMb: "64" }, /ClassifierFunctionProps.memorySize=64 MB is invalid: give an integer from 512 MB to 10240 MB/],
       [{ provisionedConcurrency: "80" }, /provisionedConcurrency=80 is above reservedConcurrency=50/],
       [{ gpu: "yes" }, /gpu="yes" is invalid: give true or false/],
-      [{ gpuBatchMaxSize: "0" }, /gpuBatchMaxSize="0" is invalid: give an integer from 1 to 256/],
+      [{ gpuBatchMaxSize: "0" }, /GpuServiceProps.batchMaxSize=0 is invalid: give an integer from 1 to 256/],
     ])("refuses %o with a message naming the value and the fix", (context, message) => {
-      expect(() => readStackOptions((key) => (context as Record<string, unknown>)[key])).toThrowError(message);
+      expect(() => synthesize(context)).toThrowError(message);
     });
   });
 });
