@@ -1,6 +1,6 @@
 import * as wafv2 from "aws-cdk-lib/aws-wafv2";
 import { Construct } from "constructs";
-import { checkInteger } from "./prop-checks.js";
+import { checkInteger, withDefaults } from "./prop-checks.js";
 
 export interface ApiFirewallProps {
   /** ARN of the API Gateway stage to protect. */
@@ -32,7 +32,7 @@ export class ApiFirewall extends Construct {
 
   constructor(scope: Construct, id: string, props: ApiFirewallProps) {
     super(scope, id);
-    const rateLimitPer5Min = props.rateLimitPer5Min ?? API_FIREWALL_DEFAULTS.rateLimitPer5Min;
+    const { rateLimitPer5Min, stageArn } = withDefaults(props, API_FIREWALL_DEFAULTS);
     checkInteger("ApiFirewallProps", "rateLimitPer5Min", rateLimitPer5Min, API_FIREWALL_LIMITS.rateLimitPer5Min);
     const managed = (priority: number, name: string, countOnly: string[] = []): wafv2.CfnWebACL.RuleProperty => ({
       name,
@@ -64,6 +64,6 @@ export class ApiFirewall extends Construct {
         managed(3, "AWSManagedRulesKnownBadInputsRuleSet"),
       ],
     });
-    new wafv2.CfnWebACLAssociation(this, "Association", { resourceArn: props.stageArn, webAclArn: this.webAcl.attrArn });
+    new wafv2.CfnWebACLAssociation(this, "Association", { resourceArn: stageArn, webAclArn: this.webAcl.attrArn });
   }
 }

@@ -7,7 +7,7 @@ import { Construct } from "constructs";
 import { API_ROUTES } from "../lambda/core/routes.js";
 import { BINARY_MEDIA_TYPES } from "../lambda/core/http-types.js";
 import { DEFAULT_LOG_RETENTION } from "./log-retention.js";
-import { checkInteger } from "./prop-checks.js";
+import { checkInteger, withDefaults } from "./prop-checks.js";
 
 /** How clients authenticate on the protected routes: an API key with a usage plan, SigV4, or nothing. */
 export const AUTH_MODES = ["apiKey", "iam", "none"] as const;
@@ -74,21 +74,9 @@ export const CLASSIFIER_API_LIMITS = {
   dailyQuota: { min: 1, max: 100_000_000 },
 } as const;
 
-type ResolvedProps = Required<Omit<ClassifierApiProps, "gpu">> & Pick<ClassifierApiProps, "gpu">;
-
 /** The props with their defaults, checked; throws naming the prop, the value and the fix. */
-function resolveProps(props: ClassifierApiProps): ResolvedProps {
-  const resolved: ResolvedProps = {
-    handler: props.handler,
-    gpu: props.gpu,
-    authMode: props.authMode ?? CLASSIFIER_API_DEFAULTS.authMode,
-    stageRateLimit: props.stageRateLimit ?? CLASSIFIER_API_DEFAULTS.stageRateLimit,
-    stageBurstLimit: props.stageBurstLimit ?? CLASSIFIER_API_DEFAULTS.stageBurstLimit,
-    lambdaRouteRateLimit: props.lambdaRouteRateLimit ?? CLASSIFIER_API_DEFAULTS.lambdaRouteRateLimit,
-    gpuRouteRateLimit: props.gpuRouteRateLimit ?? CLASSIFIER_API_DEFAULTS.gpuRouteRateLimit,
-    dailyQuota: props.dailyQuota ?? CLASSIFIER_API_DEFAULTS.dailyQuota,
-    logRetention: props.logRetention ?? CLASSIFIER_API_DEFAULTS.logRetention,
-  };
+function resolveProps(props: ClassifierApiProps) {
+  const resolved = withDefaults(props, CLASSIFIER_API_DEFAULTS);
   for (const prop of Object.keys(CLASSIFIER_API_LIMITS) as (keyof typeof CLASSIFIER_API_LIMITS)[]) {
     checkInteger("ClassifierApiProps", prop, resolved[prop], CLASSIFIER_API_LIMITS[prop]);
   }

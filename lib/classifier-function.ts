@@ -4,7 +4,7 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { DEFAULT_LOG_RETENTION } from "./log-retention.js";
-import { checkInteger, checkNotAbove } from "./prop-checks.js";
+import { checkInteger, checkNotAbove, withDefaults } from "./prop-checks.js";
 
 export interface ClassifierFunctionProps {
   /** Docker build context: the repository root, which holds lambda/Dockerfile, the code and the model. */
@@ -40,19 +40,10 @@ export const CLASSIFIER_FUNCTION_LIMITS = {
   provisionedConcurrency: { min: 0, max: 10_000 },
 } as const;
 
-type ResolvedProps = Required<ClassifierFunctionProps>;
-
 /** The props with their defaults, checked; throws naming the prop, the value and the fix. */
-function resolveProps(props: ClassifierFunctionProps): ResolvedProps {
+function resolveProps(props: ClassifierFunctionProps): Required<ClassifierFunctionProps> {
   const owner = "ClassifierFunctionProps";
-  const resolved: ResolvedProps = {
-    buildContext: props.buildContext,
-    memorySize: props.memorySize ?? CLASSIFIER_FUNCTION_DEFAULTS.memorySize,
-    timeout: props.timeout ?? CLASSIFIER_FUNCTION_DEFAULTS.timeout,
-    reservedConcurrency: props.reservedConcurrency ?? CLASSIFIER_FUNCTION_DEFAULTS.reservedConcurrency,
-    provisionedConcurrency: props.provisionedConcurrency ?? CLASSIFIER_FUNCTION_DEFAULTS.provisionedConcurrency,
-    logRetention: props.logRetention ?? CLASSIFIER_FUNCTION_DEFAULTS.logRetention,
-  };
+  const resolved = withDefaults(props, CLASSIFIER_FUNCTION_DEFAULTS);
   checkInteger(owner, "memorySize", resolved.memorySize, CLASSIFIER_FUNCTION_LIMITS.memorySize);
   checkInteger(owner, "timeout", resolved.timeout.toSeconds(), CLASSIFIER_FUNCTION_LIMITS.timeoutSeconds);
   checkInteger(owner, "reservedConcurrency", resolved.reservedConcurrency, CLASSIFIER_FUNCTION_LIMITS.reservedConcurrency);

@@ -9,7 +9,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { SERVER_SETTINGS } from "../lambda/server/server-config.js";
 import { DEFAULT_LOG_RETENTION } from "./log-retention.js";
-import { checkInteger, checkNotAbove } from "./prop-checks.js";
+import { checkInteger, checkNotAbove, withDefaults } from "./prop-checks.js";
 
 /** Port the GPU container's HTTP server listens on. */
 export const GPU_CONTAINER_PORT = 8080;
@@ -56,21 +56,10 @@ export const GPU_SERVICE_LIMITS = {
   batchMaxWaitMs: { min: SERVER_SETTINGS.maxWaitMs.min, max: SERVER_SETTINGS.maxWaitMs.max, unit: "ms" },
 } as const;
 
-type ResolvedProps = Required<Omit<GpuServiceProps, "lambdaThrottles">> & Pick<GpuServiceProps, "lambdaThrottles">;
-
 /** The props with their defaults, checked; throws naming the prop, the value and the fix. */
-function resolveProps(props: GpuServiceProps): ResolvedProps {
+function resolveProps(props: GpuServiceProps) {
   const owner = "GpuServiceProps";
-  const resolved: ResolvedProps = {
-    buildContext: props.buildContext,
-    instanceType: props.instanceType ?? GPU_SERVICE_DEFAULTS.instanceType,
-    minTasks: props.minTasks ?? GPU_SERVICE_DEFAULTS.minTasks,
-    maxTasks: props.maxTasks ?? GPU_SERVICE_DEFAULTS.maxTasks,
-    batchMaxSize: props.batchMaxSize ?? GPU_SERVICE_DEFAULTS.batchMaxSize,
-    batchMaxWaitMs: props.batchMaxWaitMs ?? GPU_SERVICE_DEFAULTS.batchMaxWaitMs,
-    lambdaThrottles: props.lambdaThrottles,
-    logRetention: props.logRetention ?? GPU_SERVICE_DEFAULTS.logRetention,
-  };
+  const resolved = withDefaults(props, GPU_SERVICE_DEFAULTS);
   if (!GPU_SERVICE_LIMITS.instanceType.test(resolved.instanceType)) {
     throw new Error(`${owner}.instanceType=${JSON.stringify(resolved.instanceType)} is invalid: give an EC2 type such as g4dn.xlarge.`);
   }

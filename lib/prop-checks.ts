@@ -30,3 +30,12 @@ export function checkNotAbove(owner: string, low: { prop: string; value: number 
     throw new Error(`${owner}.${low.prop}=${low.value} is above ${high.prop}=${high.value}: ${fix}.`);
   }
 }
+
+/** `props` with every prop that is left out, or undefined, taken from `defaults`. */
+export function withDefaults<P extends object, K extends keyof P>(
+  props: P,
+  defaults: { readonly [Key in K]-?: NonNullable<P[Key]> },
+): P & { readonly [Key in K]-?: NonNullable<P[Key]> } {
+  const given = Object.fromEntries(Object.entries(props).filter(([, value]) => value !== undefined));
+  return { ...defaults, ...given } as P & { readonly [Key in K]-?: NonNullable<P[Key]> };
+}
