@@ -1,6 +1,6 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Template } from "aws-cdk-lib/assertions";
-import { removeSynthesized, synthesize } from "../support/synth.js";
+import { removeSynthesized, synthesize, type Synthesized } from "../support/synth.js";
 
 /**
  * Resources CDK names after a hash of their content, on purpose: a new Lambda version and a new API deployment
@@ -21,15 +21,23 @@ function logicalIds(template: Template): { logicalId: string; Type: string }[] {
     .sort((a, b) => a.logicalId.localeCompare(b.logicalId));
 }
 
+let full: Synthesized;
+let lambdaOnly: Synthesized;
+
+beforeAll(() => {
+  full = synthesize();
+  lambdaOnly = synthesize({ gpu: "false" });
+});
+
 afterAll(removeSynthesized);
 
 describe("logical IDs", () => {
   it.each([
-    ["the full stack", {}],
-    ["the Lambda-only stack", { gpu: "false" }],
-  ])("keeps every logical ID and type of %s", (_name, context) => {
+    ["the full stack", () => full],
+    ["the Lambda-only stack", () => lambdaOnly],
+  ])("keeps every logical ID and type of %s", (_name, synthesized) => {
     // Prepare
-    const { template } = synthesize(context);
+    const { template } = synthesized();
 
     // Act
     const ids = logicalIds(template);
@@ -40,7 +48,7 @@ describe("logical IDs", () => {
 
   it("keeps the function id the README's sam local invoke line names", () => {
     // Prepare
-    const { template } = synthesize({ gpu: "false" });
+    const { template } = full;
 
     // Act
     const resource = template.toJSON().Resources.ClassifierFunction1A3EEE90;
