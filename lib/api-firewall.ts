@@ -1,6 +1,6 @@
 import * as wafv2 from "aws-cdk-lib/aws-wafv2";
 import { Construct } from "constructs";
-import { checkInteger, withDefaults } from "./prop-checks.js";
+import { checkInteger, withDefaults } from "./construct-props.js";
 
 export interface ApiFirewallProps {
   /** ARN of the API Gateway stage to protect. */

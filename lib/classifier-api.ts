@@ -7,7 +7,7 @@ import { Construct } from "constructs";
 import { API_ROUTES } from "../lambda/core/routes.js";
 import { BINARY_MEDIA_TYPES } from "../lambda/core/http-types.js";
 import { DEFAULT_LOG_RETENTION } from "./log-retention.js";
-import { checkInteger, withDefaults } from "./prop-checks.js";
+import { checkInteger, withDefaults } from "./construct-props.js";
 
 /** How clients authenticate on the protected routes: an API key with a usage plan, SigV4, or nothing. */
 export const AUTH_MODES = ["apiKey", "iam", "none"] as const;

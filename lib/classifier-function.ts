@@ -4,7 +4,7 @@ import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { DEFAULT_LOG_RETENTION } from "./log-retention.js";
-import { checkInteger, checkNotAbove, withDefaults } from "./prop-checks.js";
+import { checkInteger, checkNotAbove, withDefaults } from "./construct-props.js";
 
 export interface ClassifierFunctionProps {
   /** Docker build context: the repository root, which holds lambda/Dockerfile, the code and the model. */

@@ -9,7 +9,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { SERVER_SETTINGS } from "../lambda/server/server-config.js";
 import { DEFAULT_LOG_RETENTION } from "./log-retention.js";
-import { checkInteger, checkNotAbove, withDefaults } from "./prop-checks.js";
+import { checkInteger, checkNotAbove, withDefaults } from "./construct-props.js";
 
 /** Port the GPU container's HTTP server listens on. */
 export const GPU_CONTAINER_PORT = 8080;

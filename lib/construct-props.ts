@@ -1,9 +1,9 @@
 import { Token } from "aws-cdk-lib";
 
 /**
- * Checks the constructs run on their props before they build anything, each throwing an Error that names the
- * props interface, the prop, the value received and the fix. Values that are unresolved tokens pass: they are
- * known only at deploy time.
+ * What every construct does with its props before it builds anything: fill in its defaults (withDefaults), then
+ * check them (checkInteger, checkNotAbove), throwing an Error that names the props interface, the prop, the
+ * value received and the fix. Values that are unresolved tokens pass the checks: they are known only at deploy time.
  */
 
 /** The whole numbers a numeric prop accepts, both bounds included. */
