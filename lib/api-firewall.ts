@@ -1,12 +1,19 @@
 import * as wafv2 from "aws-cdk-lib/aws-wafv2";
 import { Construct } from "constructs";
+import { checkInteger, withDefaults } from "./construct-props.js";
 
 export interface ApiFirewallProps {
   /** ARN of the API Gateway stage to protect. */
   readonly stageArn: string;
-  /** Requests from one IP address in any 5 minutes before it is blocked. @default 2000 */
+  /** Requests from one IP address in any 5 minutes before it is blocked, from 100 to 2000000000. @default 2000 */
   readonly rateLimitPer5Min?: number;
 }
+
+/** What ApiFirewall builds with when a prop is left out. */
+export const API_FIREWALL_DEFAULTS = { rateLimitPer5Min: 2000 } as const;
+
+/** What ApiFirewall accepts. */
+export const API_FIREWALL_LIMITS = { rateLimitPer5Min: { min: 100, max: 2_000_000_000 } } as const;
 
 const visibility = (metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
   cloudWatchMetricsEnabled: true,
@@ -25,6 +32,8 @@ export class ApiFirewall extends Construct {
 
   constructor(scope: Construct, id: string, props: ApiFirewallProps) {
     super(scope, id);
+    const { rateLimitPer5Min, stageArn } = withDefaults(props, API_FIREWALL_DEFAULTS);
+    checkInteger("ApiFirewallProps", "rateLimitPer5Min", rateLimitPer5Min, API_FIREWALL_LIMITS.rateLimitPer5Min);
     const managed = (priority: number, name: string, countOnly: string[] = []): wafv2.CfnWebACL.RuleProperty => ({
       name,
       priority,
@@ -47,7 +56,7 @@ export class ApiFirewall extends Construct {
           name: "RateLimitPerIp",
           priority: 0,
           action: { block: {} },
-          statement: { rateBasedStatement: { limit: props.rateLimitPer5Min ?? 2000, aggregateKeyType: "IP" } },
+          statement: { rateBasedStatement: { limit: rateLimitPer5Min, aggregateKeyType: "IP" } },
           visibilityConfig: visibility("RateLimitPerIp"),
         },
         managed(1, "AWSManagedRulesAmazonIpReputationList"),
@@ -55,6 +64,6 @@ export class ApiFirewall extends Construct {
         managed(3, "AWSManagedRulesKnownBadInputsRuleSet"),
       ],
     });
-    new wafv2.CfnWebACLAssociation(this, "Association", { resourceArn: props.stageArn, webAclArn: this.webAcl.attrArn });
+    new wafv2.CfnWebACLAssociation(this, "Association", { resourceArn: stageArn, webAclArn: this.webAcl.attrArn });
   }
 }

@@ -6,7 +6,12 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { API_ROUTES } from "../lambda/core/routes.js";
 import { BINARY_MEDIA_TYPES } from "../lambda/core/http-types.js";
-import type { AuthMode } from "./stack-options.js";
+import { DEFAULT_LOG_RETENTION } from "./log-retention.js";
+import { checkInteger, withDefaults } from "./construct-props.js";
+
+/** How clients authenticate on the protected routes: an API key with a usage plan, SigV4, or nothing. */
+export const AUTH_MODES = ["apiKey", "iam", "none"] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
 
 const AUTHORIZATION_REASONS: Record<AuthMode | "public", string> = {
   apiKey: "Clients authenticate with an API key bound to a usage plan (rate, burst, daily quota); Cognito users do not fit machine clients. authMode=iam gives SigV4 instead.",
@@ -35,17 +40,47 @@ export interface ClassifierApiProps {
   readonly gpu?: GpuTarget;
   /** @default "apiKey" */
   readonly authMode?: AuthMode;
-  /** @default 100 requests/s, burst 200 */
+  /** Requests per second for the whole stage, and per key, from 1 to 10000. @default 100 */
   readonly stageRateLimit?: number;
+  /** Burst for the whole stage, and per key, from 1 to 5000. @default 200 */
   readonly stageBurstLimit?: number;
-  /** Usage-plan limit of POST /pneumonia_classifier per key. @default 50 */
+  /** Usage-plan limit of POST /pneumonia_classifier per key, from 1 to 10000. @default 50 */
   readonly lambdaRouteRateLimit?: number;
-  /** Usage-plan limit of /gpu/... per key. @default 100 */
+  /** Usage-plan limit of /gpu/... per key, from 1 to 10000. @default 100 */
   readonly gpuRouteRateLimit?: number;
-  /** @default 100000 requests a day per key */
+  /** Requests a day per key, from 1 to 100000000. @default 100000 */
   readonly dailyQuota?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+}
+
+/** What ClassifierApi builds with when a prop is left out. */
+export const CLASSIFIER_API_DEFAULTS = {
+  authMode: "apiKey",
+  stageRateLimit: 100,
+  stageBurstLimit: 200,
+  lambdaRouteRateLimit: 50,
+  gpuRouteRateLimit: 100,
+  dailyQuota: 100_000,
+  logRetention: DEFAULT_LOG_RETENTION,
+} as const;
+
+/** What ClassifierApi accepts. */
+export const CLASSIFIER_API_LIMITS = {
+  stageRateLimit: { min: 1, max: 10_000 },
+  stageBurstLimit: { min: 1, max: 5000 },
+  lambdaRouteRateLimit: { min: 1, max: 10_000 },
+  gpuRouteRateLimit: { min: 1, max: 10_000 },
+  dailyQuota: { min: 1, max: 100_000_000 },
+} as const;
+
+/** The props with their defaults, checked; throws naming the prop, the value and the fix. */
+function resolveProps(props: ClassifierApiProps) {
+  const resolved = withDefaults(props, CLASSIFIER_API_DEFAULTS);
+  for (const prop of Object.keys(CLASSIFIER_API_LIMITS) as (keyof typeof CLASSIFIER_API_LIMITS)[]) {
+    checkInteger("ClassifierApiProps", prop, resolved[prop], CLASSIFIER_API_LIMITS[prop]);
+  }
+  return resolved;
 }
 
 /**
@@ -64,10 +99,10 @@ export class ClassifierApi extends Construct {
 
   constructor(scope: Construct, id: string, props: ClassifierApiProps) {
     super(scope, id);
-    const authMode = props.authMode ?? "apiKey";
-    const burst = props.stageBurstLimit ?? 200;
+    const resolved = resolveProps(props);
+    const { authMode, stageBurstLimit: burst } = resolved;
     this.accessLogs = new logs.LogGroup(this, "AccessLogs", {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      retention: resolved.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.api = new apigw.RestApi(this, "Api", {
@@ -82,7 +117,7 @@ export class ClassifierApi extends Construct {
         loggingLevel: apigw.MethodLoggingLevel.ERROR,
         metricsEnabled: true,
         tracingEnabled: true,
-        throttlingRateLimit: props.stageRateLimit ?? 100,
+        throttlingRateLimit: resolved.stageRateLimit,
         throttlingBurstLimit: burst,
       },
     });
@@ -94,7 +129,7 @@ export class ClassifierApi extends Construct {
       validateRequestParameters: true,
       validateRequestBody: true,
     });
-    const lambdaIntegration = new apigw.LambdaIntegration(props.handler, { proxy: true });
+    const lambdaIntegration = new apigw.LambdaIntegration(resolved.handler, { proxy: true });
     const methods = Object.values(API_ROUTES).map((route) => {
       const method = this.api.root
         .resourceForPath(route.path)
@@ -104,8 +139,8 @@ export class ClassifierApi extends Construct {
     });
     this.classifyMethod = methods[Object.keys(API_ROUTES).indexOf("classify")]!;
 
-    if (props.gpu) {
-      this.gpuMethod = this.addGpuRoute(props.gpu, { requestValidator, ...protectedRoute });
+    if (resolved.gpu) {
+      this.gpuMethod = this.addGpuRoute(resolved.gpu, { requestValidator, ...protectedRoute });
       acknowledgeAuthorization(this.gpuMethod, authMode);
     }
     Validations.of(this.api).acknowledge({
@@ -120,15 +155,15 @@ export class ClassifierApi extends Construct {
       });
       this.usagePlan = this.api.addUsagePlan("UsagePlan", {
         description: "Per-key limits; the Lambda and GPU routes are throttled apart so a client can fall back",
-        throttle: { rateLimit: props.stageRateLimit ?? 100, burstLimit: burst },
-        quota: { limit: props.dailyQuota ?? 100_000, period: apigw.Period.DAY },
+        throttle: { rateLimit: resolved.stageRateLimit, burstLimit: burst },
+        quota: { limit: resolved.dailyQuota, period: apigw.Period.DAY },
         apiStages: [
           {
             api: this.api,
             stage: this.api.deploymentStage,
             throttle: [
-              methodThrottle(this.classifyMethod, props.lambdaRouteRateLimit ?? 50),
-              ...(this.gpuMethod ? [methodThrottle(this.gpuMethod, props.gpuRouteRateLimit ?? 100)] : []),
+              methodThrottle(this.classifyMethod, resolved.lambdaRouteRateLimit),
+              ...(this.gpuMethod ? [methodThrottle(this.gpuMethod, resolved.gpuRouteRateLimit)] : []),
             ],
           },
         ],

@@ -1,23 +1,60 @@
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { Duration, IgnoreMode, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { Platform } from "aws-cdk-lib/aws-ecr-assets";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
-import { IgnoreMode, Validations } from "aws-cdk-lib";
 import { Construct } from "constructs";
+import { DEFAULT_LOG_RETENTION } from "./log-retention.js";
+import { checkInteger, checkNotAbove, withDefaults } from "./construct-props.js";
 
 export interface ClassifierFunctionProps {
   /** Docker build context: the repository root, which holds lambda/Dockerfile, the code and the model. */
   readonly buildContext: string;
-  /** @default 1769 - one full vCPU */
+  /** Memory in MB, and so CPU, from 512 to 10240. @default 1769 - one full vCPU */
   readonly memorySize?: number;
-  /** @default Duration.seconds(15) */
+  /** Whole seconds from 3 to 29 (API Gateway stops waiting at 29 s). @default Duration.seconds(15) */
   readonly timeout?: Duration;
   /** Concurrent executions kept for this function, and its ceiling. @default 50 */
   readonly reservedConcurrency?: number;
-  /** Pre-initialised environments on the `live` alias; 0 for none. @default 0 */
+  /** Pre-initialised environments on the `live` alias; 0 for none, never above reservedConcurrency. @default 0 */
   readonly provisionedConcurrency?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+}
+
+/** What ClassifierFunction builds with when a prop is left out. */
+export const CLASSIFIER_FUNCTION_DEFAULTS = {
+  // Lambda gives one full vCPU at 1769 MB; see the README's sizing note.
+  memorySize: 1769,
+  timeout: Duration.seconds(15),
+  reservedConcurrency: 50,
+  provisionedConcurrency: 0,
+  logRetention: DEFAULT_LOG_RETENTION,
+} as const;
+
+/** What ClassifierFunction accepts. */
+export const CLASSIFIER_FUNCTION_LIMITS = {
+  memorySize: { min: 512, max: 10240, unit: "MB" },
+  // API Gateway stops waiting for an integration after 29 s.
+  timeoutSeconds: { min: 3, max: 29, unit: "s" },
+  reservedConcurrency: { min: 1, max: 10_000 },
+  provisionedConcurrency: { min: 0, max: 10_000 },
+} as const;
+
+/** The props with their defaults, checked; throws naming the prop, the value and the fix. */
+function resolveProps(props: ClassifierFunctionProps): Required<ClassifierFunctionProps> {
+  const owner = "ClassifierFunctionProps";
+  const resolved = withDefaults(props, CLASSIFIER_FUNCTION_DEFAULTS);
+  checkInteger(owner, "memorySize", resolved.memorySize, CLASSIFIER_FUNCTION_LIMITS.memorySize);
+  checkInteger(owner, "timeout", resolved.timeout.toSeconds(), CLASSIFIER_FUNCTION_LIMITS.timeoutSeconds);
+  checkInteger(owner, "reservedConcurrency", resolved.reservedConcurrency, CLASSIFIER_FUNCTION_LIMITS.reservedConcurrency);
+  checkInteger(owner, "provisionedConcurrency", resolved.provisionedConcurrency, CLASSIFIER_FUNCTION_LIMITS.provisionedConcurrency);
+  checkNotAbove(
+    owner,
+    { prop: "provisionedConcurrency", value: resolved.provisionedConcurrency },
+    { prop: "reservedConcurrency", value: resolved.reservedConcurrency },
+    "Lambda needs reserved >= provisioned; lower provisionedConcurrency or raise reservedConcurrency",
+  );
+  return resolved;
 }
 
 /**
@@ -32,26 +69,22 @@ export class ClassifierFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: ClassifierFunctionProps) {
     super(scope, id);
-    const reserved = props.reservedConcurrency ?? 50;
-    const provisioned = props.provisionedConcurrency ?? 0;
-    if (provisioned > reserved) {
-      throw new Error(`provisionedConcurrency ${provisioned} is above reservedConcurrency ${reserved}; Lambda needs reserved >= provisioned.`);
-    }
+    const resolved = resolveProps(props);
     this.logGroup = new logs.LogGroup(this, "LogGroup", {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      retention: resolved.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.function = new lambda.DockerImageFunction(this, "Function", {
       description: "Chest X-ray pneumonia classifier (ONNX CNN) behind API Gateway",
-      code: lambda.DockerImageCode.fromImageAsset(props.buildContext, {
+      code: lambda.DockerImageCode.fromImageAsset(resolved.buildContext, {
         file: "lambda/Dockerfile",
         platform: Platform.LINUX_AMD64,
         ignoreMode: IgnoreMode.DOCKER,
       }),
       architecture: lambda.Architecture.X86_64,
-      memorySize: props.memorySize ?? 1769,
-      timeout: props.timeout ?? Duration.seconds(15),
-      reservedConcurrentExecutions: reserved,
+      memorySize: resolved.memorySize,
+      timeout: resolved.timeout,
+      reservedConcurrentExecutions: resolved.reservedConcurrency,
       tracing: lambda.Tracing.ACTIVE,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
@@ -70,7 +103,7 @@ export class ClassifierFunction extends Construct {
     this.alias = new lambda.Alias(this, "LiveAlias", {
       aliasName: "live",
       version: this.function.currentVersion,
-      provisionedConcurrentExecutions: provisioned > 0 ? provisioned : undefined,
+      provisionedConcurrentExecutions: resolved.provisionedConcurrency > 0 ? resolved.provisionedConcurrency : undefined,
     });
   }
 }

@@ -8,6 +8,8 @@ import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { SERVER_SETTINGS } from "../lambda/server/server-config.js";
+import { DEFAULT_LOG_RETENTION } from "./log-retention.js";
+import { checkInteger, checkNotAbove, withDefaults } from "./construct-props.js";
 
 /** Port the GPU container's HTTP server listens on. */
 export const GPU_CONTAINER_PORT = 8080;
@@ -19,20 +21,59 @@ export const GPU_LISTENER_PORT = 80;
 export interface GpuServiceProps {
   /** Docker build context: the repository root, which holds lambda/Dockerfile.gpu. */
   readonly buildContext: string;
-  /** @default "g4dn.xlarge" (one NVIDIA T4) */
+  /** EC2 type of the instances, one GPU each. @default "g4dn.xlarge" (one NVIDIA T4) */
   readonly instanceType?: string;
-  /** @default 1 */
+  /** Fewest tasks, from 0 to 100, never above maxTasks. @default 1 */
   readonly minTasks?: number;
-  /** @default 4 */
+  /** Most tasks, and instances, from 1 to 100. @default 4 */
   readonly maxTasks?: number;
-  /** Images in one run of the model on the GPU (the server's BATCH_MAX_SIZE). @default - the server's, 16 */
+  /** Images in one run of the model on the GPU (the server's BATCH_MAX_SIZE), within the server's range. @default - the server's, 16 */
   readonly batchMaxSize?: number;
-  /** How long the oldest image waits for its batch to fill (BATCH_MAX_WAIT_MS). @default - the server's, 5 */
+  /** How long the oldest image waits for its batch to fill (BATCH_MAX_WAIT_MS), within the server's range. @default - the server's, 5 */
   readonly batchMaxWaitMs?: number;
   /** Lambda throttles per minute that add a GPU task (step scaling). @default - no throttle step */
   readonly lambdaThrottles?: cloudwatch.IMetric;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+}
+
+/** What GpuService builds with when a prop is left out; the batching settings are the server's own defaults. */
+export const GPU_SERVICE_DEFAULTS = {
+  instanceType: "g4dn.xlarge",
+  minTasks: 1,
+  maxTasks: 4,
+  batchMaxSize: SERVER_SETTINGS.maxBatchSize.default(),
+  batchMaxWaitMs: SERVER_SETTINGS.maxWaitMs.default(),
+  logRetention: DEFAULT_LOG_RETENTION,
+} as const;
+
+/** What GpuService accepts; the batching settings take the ranges the server itself accepts. */
+export const GPU_SERVICE_LIMITS = {
+  instanceType: /^[a-z][a-z0-9-]*\.[a-z0-9]+$/,
+  minTasks: { min: 0, max: 100 },
+  maxTasks: { min: 1, max: 100 },
+  batchMaxSize: { min: SERVER_SETTINGS.maxBatchSize.min, max: SERVER_SETTINGS.maxBatchSize.max },
+  batchMaxWaitMs: { min: SERVER_SETTINGS.maxWaitMs.min, max: SERVER_SETTINGS.maxWaitMs.max, unit: "ms" },
+} as const;
+
+/** The props with their defaults, checked; throws naming the prop, the value and the fix. */
+function resolveProps(props: GpuServiceProps) {
+  const owner = "GpuServiceProps";
+  const resolved = withDefaults(props, GPU_SERVICE_DEFAULTS);
+  if (!GPU_SERVICE_LIMITS.instanceType.test(resolved.instanceType)) {
+    throw new Error(`${owner}.instanceType=${JSON.stringify(resolved.instanceType)} is invalid: give an EC2 type such as g4dn.xlarge.`);
+  }
+  checkInteger(owner, "minTasks", resolved.minTasks, GPU_SERVICE_LIMITS.minTasks);
+  checkInteger(owner, "maxTasks", resolved.maxTasks, GPU_SERVICE_LIMITS.maxTasks);
+  checkNotAbove(
+    owner,
+    { prop: "minTasks", value: resolved.minTasks },
+    { prop: "maxTasks", value: resolved.maxTasks },
+    "lower the minimum or raise the maximum",
+  );
+  checkInteger(owner, "batchMaxSize", resolved.batchMaxSize, GPU_SERVICE_LIMITS.batchMaxSize);
+  checkInteger(owner, "batchMaxWaitMs", resolved.batchMaxWaitMs, GPU_SERVICE_LIMITS.batchMaxWaitMs);
+  return resolved;
 }
 
 /**
@@ -49,10 +90,8 @@ export class GpuService extends Construct {
 
   constructor(scope: Construct, id: string, props: GpuServiceProps) {
     super(scope, id);
-    const minTasks = props.minTasks ?? 1;
-    const maxTasks = props.maxTasks ?? 4;
-    if (minTasks > maxTasks) throw new Error(`minTasks ${minTasks} is above maxTasks ${maxTasks}; lower the minimum or raise the maximum.`);
-    const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const resolved = resolveProps(props);
+    const { minTasks, maxTasks, logRetention: retention } = resolved;
 
     this.vpc = new ec2.Vpc(this, "Vpc", {
       maxAzs: 2,
@@ -71,7 +110,7 @@ export class GpuService extends Construct {
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, "GpuInstances", {
       vpc: this.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      instanceType: new ec2.InstanceType(props.instanceType ?? "g4dn.xlarge"),
+      instanceType: new ec2.InstanceType(resolved.instanceType),
       machineImage: ecs.EcsOptimizedImage.amazonLinux2(ecs.AmiHardwareType.GPU),
       minCapacity: 0,
       maxCapacity: maxTasks,
@@ -87,7 +126,7 @@ export class GpuService extends Construct {
 
     const taskDefinition = new ecs.Ec2TaskDefinition(this, "Task", { networkMode: ecs.NetworkMode.AWS_VPC });
     taskDefinition.addContainer("Classifier", {
-      image: ecs.ContainerImage.fromAsset(props.buildContext, {
+      image: ecs.ContainerImage.fromAsset(resolved.buildContext, {
         file: "lambda/Dockerfile.gpu",
         platform: Platform.LINUX_AMD64,
         ignoreMode: IgnoreMode.DOCKER,
@@ -101,8 +140,8 @@ export class GpuService extends Construct {
         PORT: String(GPU_CONTAINER_PORT),
         HOST: "0.0.0.0",
         ONNX_EXECUTION_PROVIDERS: "cuda,cpu",
-        BATCH_MAX_SIZE: String(props.batchMaxSize ?? SERVER_SETTINGS.maxBatchSize.default()),
-        BATCH_MAX_WAIT_MS: String(props.batchMaxWaitMs ?? SERVER_SETTINGS.maxWaitMs.default()),
+        BATCH_MAX_SIZE: String(resolved.batchMaxSize),
+        BATCH_MAX_WAIT_MS: String(resolved.batchMaxWaitMs),
       },
       // On SIGTERM the batching server refuses new work and answers what it holds (SHUTDOWN_TIMEOUT_MS, 50 s by
       // default) before exiting; ECS waits this long before SIGKILL, where the EC2 agent's default is 30 s.
@@ -170,9 +209,9 @@ export class GpuService extends Construct {
       scaleInCooldown: Duration.minutes(5),
       scaleOutCooldown: Duration.minutes(1),
     });
-    if (props.lambdaThrottles) {
+    if (resolved.lambdaThrottles) {
       scaling.scaleOnMetric("ScaleOutOnLambdaThrottles", {
-        metric: props.lambdaThrottles,
+        metric: resolved.lambdaThrottles,
         adjustmentType: autoscaling.AdjustmentType.CHANGE_IN_CAPACITY,
         scalingSteps: [
           { upper: 0, change: 0 },

@@ -1,5 +1,4 @@
 import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
-import * as logs from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { ClassifierFunction } from "./classifier-function.js";
 import { ClassifierApi } from "./classifier-api.js";
@@ -8,56 +7,42 @@ import { GpuService } from "./gpu-service.js";
 import type { StackOptions } from "./stack-options.js";
 
 export interface PneumoniaClassifierStackProps extends StackProps {
-  readonly options: StackOptions;
   /** Docker build context of both images: the repository root. */
   readonly buildContext: string;
+  /** Settings of the stack and its constructs, usually from context (readStackOptions). @default - every construct's defaults */
+  readonly options?: StackOptions;
 }
+
+/** What the stack builds when an option is left out; the constructs keep their own defaults. */
+export const PNEUMONIA_CLASSIFIER_STACK_DEFAULTS = { gpu: true } as const;
 
 /** The whole deployment: Lambda classifier, REST API with WAF, and (unless gpu=false) the GPU ECS service. */
 export class PneumoniaClassifierStack extends Stack {
   readonly classifier: ClassifierFunction;
   readonly gpuService?: GpuService;
   readonly api: ClassifierApi;
+  readonly firewall: ApiFirewall;
 
   constructor(scope: Construct, id: string, props: PneumoniaClassifierStackProps) {
     super(scope, id, props);
-    const { options } = props;
-    const logRetention = options.logRetentionDays as logs.RetentionDays;
+    const { buildContext, options = {} } = props;
 
-    this.classifier = new ClassifierFunction(this, "Classifier", {
-      buildContext: props.buildContext,
-      memorySize: options.lambdaMemoryMb,
-      timeout: Duration.seconds(options.lambdaTimeoutSeconds),
-      reservedConcurrency: options.reservedConcurrency,
-      provisionedConcurrency: options.provisionedConcurrency,
-      logRetention,
-    });
+    this.classifier = new ClassifierFunction(this, "Classifier", { ...options.classifier, buildContext });
 
-    if (options.gpu) {
+    if (options.gpu ?? PNEUMONIA_CLASSIFIER_STACK_DEFAULTS.gpu) {
       this.gpuService = new GpuService(this, "Gpu", {
-        buildContext: props.buildContext,
-        instanceType: options.gpuInstanceType,
-        minTasks: options.gpuMinTasks,
-        maxTasks: options.gpuMaxTasks,
-        batchMaxSize: options.gpuBatchMaxSize,
-        batchMaxWaitMs: options.gpuBatchMaxWaitMs,
+        ...options.gpuService,
+        buildContext,
         lambdaThrottles: this.classifier.function.metricThrottles({ period: Duration.minutes(1), statistic: "Sum" }),
-        logRetention,
       });
     }
 
     this.api = new ClassifierApi(this, "Api", {
+      ...options.api,
       handler: this.classifier.alias,
       gpu: this.gpuService ? { loadBalancer: this.gpuService.loadBalancer, port: this.gpuService.listenerPort } : undefined,
-      authMode: options.authMode,
-      stageRateLimit: options.stageRateLimit,
-      stageBurstLimit: options.stageBurstLimit,
-      lambdaRouteRateLimit: options.lambdaRouteRateLimit,
-      gpuRouteRateLimit: options.gpuRouteRateLimit,
-      dailyQuota: options.dailyQuota,
-      logRetention,
     });
-    new ApiFirewall(this, "Firewall", { stageArn: this.api.api.deploymentStage.stageArn, rateLimitPer5Min: options.wafRateLimitPer5Min });
+    this.firewall = new ApiFirewall(this, "Firewall", { ...options.firewall, stageArn: this.api.api.deploymentStage.stageArn });
 
     const url = this.api.api.url.replace(/\/$/, "");
     new CfnOutput(this, "ApiUrl", { value: url, description: "Base URL; POST $ApiUrl/pneumonia_classifier" });

@@ -5,8 +5,6 @@ import { Match } from "aws-cdk-lib/assertions";
 import { removeSynthesized, synthesize, type Synthesized } from "../support/synth.js";
 import { cfnLint } from "../support/python-tools.js";
 import { API_ROUTES } from "../../lambda/core/routes.js";
-import { readStackOptions } from "../../lib/stack-options.js";
-import { GPU_HEALTH_CHECK_SCRIPT } from "../../lib/gpu-service.js";
 
 const run = promisify(execFile);
 let full: Synthesized;
@@ -31,226 +29,194 @@ async function cfnLintErrors(templatePath: string): Promise<string> {
   }
 }
 
+/** The logical ID of the only resource of `type` in `synthesized` that matches `properties`. */
+function onlyId(synthesized: Synthesized, type: string, properties: Record<string, unknown> = {}): string {
+  const ids = Object.keys(synthesized.template.findResources(type, { Properties: properties }));
+  expect(ids, type).toHaveLength(1);
+  return ids[0]!;
+}
+
 describe("PneumoniaClassifierStack", () => {
   it("synthesizes offline with every cdk-nag AwsSolutions finding fixed or acknowledged", () => {
-    // synthesize() runs the AwsSolutions pack as a validation plugin; a finding left open fails synthesis.
-    expect(full.template.toJSON().Resources).toBeDefined();
-    expect(lambdaOnly.template.toJSON().Resources).toBeDefined();
+    // Prepare: beforeAll synthesized both stacks with the AwsSolutions pack, where an open finding fails synthesis.
+
+    // Act
+    const stacks = [full, lambdaOnly].map(({ template }) => template.toJSON());
+
+    // Assess
+    for (const stack of stacks) expect(Object.keys(stack.Resources).length).toBeGreaterThan(0);
   });
 
   it.each([
     ["the full stack", () => full],
     ["the Lambda-only stack", () => lambdaOnly],
   ])("passes cfn-lint with no errors for %s", async (_name, synthesized) => {
-    expect(await cfnLintErrors(synthesized().templatePath)).toBe("");
+    // Prepare
+    const { templatePath } = synthesized();
+
+    // Act
+    const errors = await cfnLintErrors(templatePath);
+
+    // Assess
+    expect(errors).toBe("");
   });
 
   it("leaves the whole GPU part out with gpu=false", () => {
-    for (const type of ["AWS::ECS::Cluster", "AWS::EC2::VPC", "AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::ApiGateway::VpcLink", "AWS::AutoScaling::AutoScalingGroup"]) {
-      lambdaOnly.template.resourceCountIs(type, 0);
-      full.template.resourceCountIs(type, 1);
+    // Prepare
+    const gpuTypes = ["AWS::ECS::Cluster", "AWS::EC2::VPC", "AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::ApiGateway::VpcLink", "AWS::AutoScaling::AutoScalingGroup"];
+
+    // Act
+    const templates = { full: full.template, lambdaOnly: lambdaOnly.template };
+
+    // Assess
+    for (const type of gpuTypes) {
+      templates.lambdaOnly.resourceCountIs(type, 0);
+      templates.full.resourceCountIs(type, 1);
     }
-    expect(Object.keys(lambdaOnly.template.findOutputs("GpuClassifierUrl"))).toEqual([]);
+    expect(templates.lambdaOnly.findOutputs("GpuClassifierUrl")).toEqual({});
   });
 
-  describe("Lambda function", () => {
-    it("is a container image on x86_64 with measured memory, timeout, reserved concurrency and tracing", () => {
-      full.template.hasResourceProperties("AWS::Lambda::Function", {
-        PackageType: "Image",
-        Architectures: ["x86_64"],
-        MemorySize: 1769,
-        Timeout: 15,
-        ReservedConcurrentExecutions: 50,
-        TracingConfig: { Mode: "Active" },
-        LoggingConfig: Match.objectLike({ LogFormat: "JSON" }),
-      });
-    });
+  it("carries the asset metadata sam local reads to build lambda/Dockerfile", () => {
+    // Prepare
+    const functionId = onlyId(full, "AWS::Lambda::Function", { PackageType: "Image" });
 
-    it("carries the asset metadata sam local reads to build lambda/Dockerfile", () => {
-      const functions = full.template.findResources("AWS::Lambda::Function", { Properties: { PackageType: "Image" } });
-      const [metadata] = Object.values(functions).map((f) => (f as { Metadata: Record<string, string> }).Metadata);
-      expect(metadata).toMatchObject({ "aws:asset:dockerfile-path": "lambda/Dockerfile", "aws:asset:property": "Code.ImageUri" });
-      expect(metadata!["aws:asset:path"]).toMatch(/^asset\./);
-    });
+    // Act
+    const { Metadata: metadata } = full.template.toJSON().Resources[functionId];
 
-    it("has a live alias, with provisioned concurrency only when asked for", () => {
-      full.template.hasResourceProperties("AWS::Lambda::Alias", { Name: "live", ProvisionedConcurrencyConfig: Match.absent() });
-      synthesize({ gpu: "false", provisionedConcurrency: "2" }).template.hasResourceProperties("AWS::Lambda::Alias", {
-        Name: "live",
-        ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 2 },
-      });
-    });
-
-    it("keeps its logs for the retention period", () => {
-      full.template.hasResourceProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
+    // Assess
+    expect(metadata).toMatchObject({
+      "aws:asset:dockerfile-path": "lambda/Dockerfile",
+      "aws:asset:property": "Code.ImageUri",
+      "aws:asset:path": expect.stringMatching(/^asset\./),
     });
   });
 
-  describe("REST API", () => {
-    it("treats multipart/form-data and images as binary so uploads arrive intact", () => {
-      full.template.hasResourceProperties("AWS::ApiGateway::RestApi", {
-        BinaryMediaTypes: Match.arrayWith(["multipart/form-data", "image/jpeg", "image/png"]),
+  it("routes every core route to the function's live alias", () => {
+    // Prepare
+    const aliasId = onlyId(full, "AWS::Lambda::Alias", { Name: "live" });
+
+    // Act
+    const { template } = full;
+
+    // Assess
+    for (const route of Object.values(API_ROUTES)) {
+      const resourceId = onlyId(full, "AWS::ApiGateway::Resource", { PathPart: route.path.slice(1) });
+      template.hasResourceProperties("AWS::ApiGateway::Method", {
+        HttpMethod: route.method,
+        ResourceId: { Ref: resourceId },
+        Integration: Match.objectLike({ Type: "AWS_PROXY", Uri: { "Fn::Join": ["", Match.arrayWith([{ Ref: aliasId }])] } }),
       });
-    });
+    }
+  });
 
-    it("routes every core route to the live alias, the classifier behind an API key", () => {
-      const [aliasId] = Object.keys(full.template.findResources("AWS::Lambda::Alias", { Properties: { Name: "live" } }));
-      const resources = full.template.findResources("AWS::ApiGateway::Resource");
-      for (const route of Object.values(API_ROUTES)) {
-        const [resourceId] = Object.entries(resources).find(([, r]) => r.Properties.PathPart === route.path.slice(1)) ?? [];
-        const method = Object.values(full.template.findResources("AWS::ApiGateway::Method", { Properties: { HttpMethod: route.method, ResourceId: { Ref: resourceId } } }))[0];
-        expect(method?.Properties.Integration.Type, `${route.method} ${route.path}`).toBe("AWS_PROXY");
-        expect(JSON.stringify(method), `${route.method} ${route.path}`).toContain(`{"Ref":"${aliasId}"}`);
-      }
-      full.template.hasResourceProperties("AWS::ApiGateway::Method", { HttpMethod: "POST", ApiKeyRequired: true, Integration: Match.objectLike({ Type: "AWS_PROXY" }) });
-      full.template.hasResourceProperties("AWS::ApiGateway::Method", { HttpMethod: "GET", ApiKeyRequired: Match.absent(), AuthorizationType: "NONE" });
-    });
+  it("reaches the GPU service's NLB through the API's VPC link", () => {
+    // Prepare
+    const loadBalancerId = onlyId(full, "AWS::ElasticLoadBalancingV2::LoadBalancer");
 
-    it("signs with IAM instead of an API key when authMode=iam", () => {
-      const { template } = synthesize({ gpu: "false", authMode: "iam" });
-      template.hasResourceProperties("AWS::ApiGateway::Method", { HttpMethod: "POST", AuthorizationType: "AWS_IAM" });
-      template.resourceCountIs("AWS::ApiGateway::ApiKey", 0);
-    });
+    // Act
+    const { template } = full;
 
-    it("sends /gpu/{proxy+} to the GPU service through the VPC link", () => {
-      full.template.hasResourceProperties("AWS::ApiGateway::Method", {
-        HttpMethod: "ANY",
-        ApiKeyRequired: true,
-        Integration: Match.objectLike({ Type: "HTTP_PROXY", ConnectionType: "VPC_LINK" }),
-      });
-      full.template.hasResourceProperties("AWS::ApiGateway::Resource", { PathPart: "{proxy+}" });
-    });
-
-    it("has a usage plan with quota and separate method throttles for the Lambda and GPU routes", () => {
-      full.template.hasResourceProperties("AWS::ApiGateway::UsagePlan", {
-        Quota: { Limit: 100000, Period: "DAY" },
-        Throttle: { RateLimit: 100, BurstLimit: 200 },
-        ApiStages: [
-          Match.objectLike({
-            Throttle: {
-              "/pneumonia_classifier/POST": { RateLimit: 50, BurstLimit: 100 },
-              "/gpu/{proxy+}/ANY": { RateLimit: 100, BurstLimit: 200 },
-            },
-          }),
-        ],
-      });
-      full.template.resourceCountIs("AWS::ApiGateway::ApiKey", 1);
-      full.template.resourceCountIs("AWS::ApiGateway::UsagePlanKey", 1);
-    });
-
-    it("logs access and throttles the stage", () => {
-      full.template.hasResourceProperties("AWS::ApiGateway::Stage", {
-        StageName: "prod",
-        AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
-        TracingEnabled: true,
-        MethodSettings: Match.arrayWith([Match.objectLike({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 })]),
-      });
-    });
-
-    it("is protected by a WAF rate limit and managed rules that let image bodies through", () => {
-      full.template.hasResourceProperties("AWS::WAFv2::WebACL", {
-        Scope: "REGIONAL",
-        Rules: Match.arrayWith([
-          Match.objectLike({ Name: "RateLimitPerIp", Statement: { RateBasedStatement: { Limit: 2000, AggregateKeyType: "IP" } } }),
-          Match.objectLike({
-            Name: "AWSManagedRulesCommonRuleSet",
-            Statement: {
-              ManagedRuleGroupStatement: Match.objectLike({
-                RuleActionOverrides: [
-                  { Name: "SizeRestrictions_BODY", ActionToUse: { Count: {} } },
-                  { Name: "CrossSiteScripting_BODY", ActionToUse: { Count: {} } },
-                ],
-              }),
-            },
-          }),
-        ]),
-      });
-      full.template.resourceCountIs("AWS::WAFv2::WebACLAssociation", 1);
-    });
-
-    it("outputs the API URL, the API key id with the command to read it, and the GPU route URL", () => {
-      const outputs = full.template.toJSON().Outputs as Record<string, { Value: unknown }>;
-      expect(Object.keys(outputs)).toEqual(expect.arrayContaining(["ApiUrl", "ClassifierUrl", "ApiKeyId", "ApiKeyValueCommand", "GpuClassifierUrl"]));
-      expect(JSON.stringify(outputs.ApiKeyValueCommand!.Value)).toContain("aws apigateway get-api-key");
+    // Assess
+    template.hasResourceProperties("AWS::ApiGateway::VpcLink", { TargetArns: [{ Ref: loadBalancerId }] });
+    template.hasResourceProperties("AWS::ApiGateway::Method", {
+      HttpMethod: "ANY",
+      Integration: Match.objectLike({
+        Uri: { "Fn::Join": ["", Match.arrayWith([{ "Fn::GetAtt": [loadBalancerId, "DNSName"] }])] },
+      }),
     });
   });
 
-  describe("GPU service", () => {
-    it("runs on GPU-optimised ECS instances in a cluster with Container Insights", () => {
-      full.template.hasResourceProperties("AWS::ECS::Cluster", {
-        ClusterSettings: [{ Name: "containerInsights", Value: "enabled" }],
-      });
-      const template = JSON.stringify(full.template.toJSON());
-      expect(template).toContain("/aws/service/ecs/optimized-ami/amazon-linux-2/gpu/recommended");
-      full.template.hasResourceProperties("AWS::EC2::LaunchTemplate", {
-        LaunchTemplateData: Match.objectLike({ InstanceType: "g4dn.xlarge", MetadataOptions: Match.objectLike({ HttpTokens: "required" }) }),
-      });
-    });
+  it("adds a GPU task when the classifier function throttles", () => {
+    // Prepare
+    const functionId = onlyId(full, "AWS::Lambda::Function", { PackageType: "Image" });
 
-    it("gives the container one GPU, the GPU image, a health check and time to drain on stop", () => {
-      full.template.hasResourceProperties("AWS::ECS::TaskDefinition", {
-        ContainerDefinitions: [
-          Match.objectLike({
-            ResourceRequirements: [{ Type: "GPU", Value: "1" }],
-            HealthCheck: Match.objectLike({ Command: ["CMD", "node", "-e", GPU_HEALTH_CHECK_SCRIPT] }),
-            PortMappings: [Match.objectLike({ ContainerPort: 8080 })],
-            StopTimeout: 60,
-          }),
-        ],
-      });
-    });
+    // Act
+    const { template } = full;
 
-    it("is reached only through an internal NLB whose security group admits nothing directly", () => {
-      full.template.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", {
-        Scheme: "internal",
-        Type: "network",
-        EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic: "off",
-      });
-      const groups = full.template.findResources("AWS::EC2::SecurityGroup");
-      const nlbGroup = Object.values(groups).find((g) => JSON.stringify(g).includes("Internal NLB")) as { Properties: Record<string, unknown> };
-      expect(nlbGroup.Properties.SecurityGroupIngress).toBeUndefined();
-      full.template.hasResourceProperties("AWS::EC2::SecurityGroupIngress", {
-        FromPort: 8080,
-        ToPort: 8080,
-        SourceSecurityGroupId: Match.objectLike({ "Fn::GetAtt": [Match.stringLikeRegexp("NlbSecurityGroup"), "GroupId"] }),
-      });
+    // Assess
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "Throttles",
+      Namespace: "AWS/Lambda",
+      Dimensions: [{ Name: "FunctionName", Value: { Ref: functionId } }],
+      Period: 60,
+      Statistic: "Sum",
     });
+  });
 
-    it("passes the context's batching settings to the GPU container", () => {
-      const { template } = synthesize({ gpuBatchMaxSize: "64", gpuBatchMaxWaitMs: "20" });
-      template.hasResourceProperties("AWS::ECS::TaskDefinition", {
-        ContainerDefinitions: [
-          Match.objectLike({
-            Environment: Match.arrayWith([
-              { Name: "BATCH_MAX_SIZE", Value: "64" },
-              { Name: "BATCH_MAX_WAIT_MS", Value: "20" },
-            ]),
-          }),
-        ],
-      });
+  it("puts the WAF web ACL on the API's stage", () => {
+    // Prepare
+    const stageId = onlyId(full, "AWS::ApiGateway::Stage");
+
+    // Act
+    const { template } = full;
+
+    // Assess
+    template.hasResourceProperties("AWS::WAFv2::WebACLAssociation", {
+      ResourceArn: { "Fn::Join": ["", Match.arrayWith([{ Ref: stageId }])] },
     });
+  });
 
-    it("scales on CPU between the context's min and max tasks, and steps out when the Lambda throttles", () => {
-      const { template } = synthesize({ gpuMinTasks: "2", gpuMaxTasks: "6" });
-      template.hasResourceProperties("AWS::ApplicationAutoScaling::ScalableTarget", { MinCapacity: 2, MaxCapacity: 6 });
-      template.hasResourceProperties("AWS::ApplicationAutoScaling::ScalingPolicy", {
-        PolicyType: "TargetTrackingScaling",
-        TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: 60 }),
-      });
-      template.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "Throttles", Namespace: "AWS/Lambda" });
+  it("keeps every log group's events for a month by default", () => {
+    // Prepare
+    const logGroups = ["the function's", "API access", "VPC flow", "GPU tasks'"];
+
+    // Act
+    const { template } = full;
+
+    // Assess
+    template.resourceCountIs("AWS::Logs::LogGroup", logGroups.length);
+    template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 30 });
+  });
+
+  it("outputs the API URL, the API key id with the command to read it, and the GPU route URL", () => {
+    // Prepare
+    const apiKeyId = onlyId(full, "AWS::ApiGateway::ApiKey");
+    const stageUrl = Match.objectLike({ "Fn::Join": ["", Match.arrayWith(["https://"])] });
+
+    // Act
+    const { template } = full;
+
+    // Assess
+    template.hasOutput("ApiUrl", { Value: stageUrl });
+    template.hasOutput("ClassifierUrl", { Value: { "Fn::Join": ["", Match.arrayWith(["/pneumonia_classifier"])] } });
+    template.hasOutput("GpuClassifierUrl", { Value: { "Fn::Join": ["", Match.arrayWith(["/gpu/pneumonia_classifier"])] } });
+    template.hasOutput("ApiKeyId", { Value: { Ref: apiKeyId } });
+    template.hasOutput("ApiKeyValueCommand", {
+      Value: { "Fn::Join": ["", ["aws apigateway get-api-key --api-key ", { Ref: apiKeyId }, " --include-value --query value --output text"]] },
     });
   });
 
   describe("context options", () => {
+    it("passes -c values to each construct they set", () => {
+      // Prepare: stack-options.test.ts maps every key to its prop; one key per construct shows the stack passes them on.
+      const context = { gpuMaxTasks: "6", lambdaMemoryMb: "2048", dailyQuota: "1000", wafRateLimitPer5Min: "500", logRetentionDays: "90" };
+
+      // Act
+      const { template } = synthesize(context);
+
+      // Assess
+      template.hasResourceProperties("AWS::ApplicationAutoScaling::ScalableTarget", { MaxCapacity: 6 });
+      template.hasResourceProperties("AWS::Lambda::Function", { MemorySize: 2048 });
+      template.hasResourceProperties("AWS::ApiGateway::UsagePlan", { Quota: { Limit: 1000, Period: "DAY" } });
+      template.hasResourceProperties("AWS::WAFv2::WebACL", {
+        Rules: Match.arrayWith([Match.objectLike({ Name: "RateLimitPerIp", Statement: { RateBasedStatement: Match.objectLike({ Limit: 500 }) } })]),
+      });
+      template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 90 });
+    });
+
     it.each([
-      [{ gpuMinTasks: "5", gpuMaxTasks: "2" }, /gpuMinTasks=5 is above gpuMaxTasks=2/],
-      [{ authMode: "cognito" }, /authMode="cognito" is invalid: give one of apiKey, iam, none/],
-      [{ lambdaMemoryMb: "64" }, /lambdaMemoryMb="64" is invalid: give an integer from 512 to 10240/],
+      [{ gpuMinTasks: "5", gpuMaxTasks: "2" }, /GpuServiceProps\.minTasks=5 is above maxTasks=2: lower the minimum or raise the maximum/],
+      [{ authMode: "cognito" }, /Context authMode="cognito" is invalid: give one of apiKey, iam, none/],
+      [{ lambdaMemoryMb: "64" }, /ClassifierFunctionProps\.memorySize=64 MB is invalid: give an integer from 512 MB to 10240 MB/],
       [{ provisionedConcurrency: "80" }, /provisionedConcurrency=80 is above reservedConcurrency=50/],
-      [{ gpu: "yes" }, /gpu="yes" is invalid: give true or false/],
-      [{ gpuBatchMaxSize: "0" }, /gpuBatchMaxSize="0" is invalid: give an integer from 1 to 256/],
+      [{ gpu: "yes" }, /Context gpu="yes" is invalid: give true or false/],
+      [{ gpuBatchMaxSize: "0" }, /GpuServiceProps\.batchMaxSize=0 is invalid: give an integer from 1 to 256/],
     ])("refuses %o with a message naming the value and the fix", (context, message) => {
-      expect(() => readStackOptions((key) => (context as Record<string, unknown>)[key])).toThrowError(message);
+      // Act
+      const act = () => synthesize(context);
+
+      // Assess
+      expect(act).toThrowError(message);
     });
   });
 });
