@@ -23,7 +23,7 @@ import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { PNG } from "pngjs";
 import { imageForm, xrayFixtures } from "./support/forms.js";
-import { startLocalApi, type LocalApiProcess } from "./support/server-process.js";
+import { SERVER_ENTRIES, startServer, type LocalApiProcess } from "./support/server-process.js";
 import { FORM_LIMITS } from "../lambda/core/limits.js";
 import { codeVersion, quantile } from "./run-report.js";
 
@@ -233,7 +233,8 @@ async function main(): Promise<number> {
   if (values.url) {
     base = new URL(values.url);
   } else {
-    api = await startLocalApi();
+    // keepLogs: the soak reads the server's log lines below, which also keeps the pipe drained.
+    api = await startServer(SERVER_ENTRIES.local, {}, { keepLogs: true });
     base = new URL(api.url);
     pid = api.process.pid;
     // Count the server's error-level log lines (5xx answers, crashes) and keep its last lines for the report.
