@@ -9,56 +9,45 @@
  * Exit code: 0 when every input was classified, 1 when any failed, 2 for a usage error.
  */
 import { createWriteStream } from "node:fs";
-import { parseArgs } from "node:util";
 import { classifyFile, type ClientOptions, type Row } from "./cli/client.js";
+import { parseCommandLine } from "./cli/command-line.js";
 import { expandInputs } from "./cli/inputs.js";
 import { FORMATS, progressBar, rowWriter, type Format } from "./cli/output.js";
 
-const USAGE = `usage: pneumonia-classify --url URL [--fallback-url URL] [--api-key KEY] [--concurrency N]
-                          [--format csv|jsonl] [--output FILE] [--attempts N] [--timeout-ms MS] FILE|FOLDER|GLOB...`;
-
-function fail(message: string): never {
-  process.stderr.write(`${message}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-const { values, positionals } = (() => {
-  try {
-    return parseArgs({
-      allowPositionals: true,
-      options: {
-        url: { type: "string" },
-        "fallback-url": { type: "string" },
-        "api-key": { type: "string", default: process.env.PNEUMONIA_API_KEY },
-        concurrency: { type: "string", default: "4" },
-        format: { type: "string", default: "csv" },
-        output: { type: "string" },
-        attempts: { type: "string", default: "4" },
-        "timeout-ms": { type: "string", default: "30000" },
-      },
-    });
-  } catch (error) {
-    return fail((error as Error).message);
-  }
-})();
-
-if (!values.url) fail("--url is required");
-if (positionals.length === 0) fail("name at least one file, folder or glob");
-if (!FORMATS.includes(values.format as Format)) fail(`--format must be one of ${FORMATS.join(", ")}`);
-const concurrency = Number(values.concurrency);
-if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) fail("--concurrency must be an integer from 1 to 256");
-
+const commandLine = parseCommandLine({
+  command: "pneumonia-classify",
+  summary: "Classifies chest X-rays (JPEG or PNG files, folders searched for them, globs) against the API and writes one row per input.",
+  operands: "FILE|FOLDER|GLOB...",
+  synopsis: "--url URL [options] FILE|FOLDER|GLOB...",
+  options: {
+    url: { type: "string", value: "URL", doc: "the API: http://127.0.0.1:3000 for npm start, the stack's ApiUrl once deployed (required)" },
+    "fallback-url": { type: "string", value: "URL", doc: "where to send a request the first URL answers with 429, 413 or 5xx, or not at all (<ApiUrl>/gpu)" },
+    "api-key": { type: "string", value: "KEY", doc: "sent as x-api-key; $PNEUMONIA_API_KEY when absent" },
+    concurrency: { type: "string", value: "N", default: "4", doc: "requests in flight at once, 1 to 256" },
+    format: { type: "string", value: FORMATS.join("|"), default: "csv", doc: "one CSV row or one JSON line per input" },
+    output: { type: "string", value: "FILE", doc: "write the rows there instead of stdout" },
+    attempts: { type: "string", value: "N", default: "4", doc: "tries per route for 429, 503 and network errors, 1 to 100" },
+    "timeout-ms": { type: "string", value: "MS", default: "30000", doc: "give up on one request after that long" },
+  },
+});
+const { values, positionals } = commandLine;
+const url = commandLine.url("url") ?? commandLine.fail("--url is required");
+const fallbackUrl = commandLine.url("fallback-url");
+if (!FORMATS.includes(values.format as Format)) commandLine.fail(`--format must be one of ${FORMATS.join(", ")}, not "${values.format}"`);
+const concurrency = commandLine.number("concurrency", { min: 1, max: 256 });
 const options: ClientOptions = {
-  url: values.url,
-  fallbackUrl: values["fallback-url"],
-  apiKey: values["api-key"],
-  attempts: Math.max(1, Number(values.attempts) || 1),
+  url,
+  fallbackUrl,
+  // From the environment rather than as a default, so --help never prints the key.
+  apiKey: values["api-key"] ?? process.env.PNEUMONIA_API_KEY,
+  attempts: commandLine.number("attempts", { min: 1, max: 100 }),
   backoffMs: 200,
-  timeoutMs: Number(values["timeout-ms"]) || 30_000,
+  timeoutMs: commandLine.number("timeout-ms", { min: 1, max: 3_600_000 }),
 };
+if (positionals.length === 0) commandLine.fail("name at least one file, folder or glob");
 
 const files = await expandInputs(positionals);
-if (files.length === 0) fail(`no file matches ${positionals.join(" ")}`);
+if (files.length === 0) commandLine.fail(`no file matches ${positionals.join(" ")}`);
 const out = values.output ? createWriteStream(values.output) : process.stdout;
 // A reader that stops early (`| head`) closes the pipe: stop quietly, as Unix tools do.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {

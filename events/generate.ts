@@ -1,25 +1,24 @@
 /**
- * Writes the sample API Gateway events in this folder, each carrying a real X-ray as a base64
- * multipart body, for `sam local invoke -e events/<file>.json` and for the handler tests.
+ * Writes the sample API Gateway events (events/sample-events.ts), each classify event carrying a real X-ray
+ * as a base64 multipart body, for `sam local invoke -e events/<file>.json` and for the handler tests. The
+ * same code writes the same bytes: test/lambda/events.test.ts checks the files here against it.
  *
- *   npx tsx events/generate.ts
+ *   npx tsx events/generate.ts [--out DIR]
  */
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { anyXray, imageForm } from "../tools/support/forms.js";
-import { httpApiEvent, restApiEvent } from "../tools/support/api-gateway-events.js";
+import { parseCommandLine } from "../bin/cli/command-line.js";
+import { sampleEvents } from "./sample-events.js";
 
-const { body, contentType } = await imageForm(await anyXray(), "xray.jpeg");
-const classify = { body, headers: { "Content-Type": contentType, Host: "localhost" } };
-const health = { method: "GET", path: "/health", headers: { Host: "localhost" } };
+const { values } = parseCommandLine({
+  command: "npx tsx events/generate.ts",
+  summary: "Writes the sample API Gateway events (REST and HTTP API; classify and health) as JSON files.",
+  options: { out: { type: "string", value: "DIR", default: import.meta.dirname, doc: "the folder to write them to" } },
+});
 
-const events = {
-  "rest-api-classify.json": restApiEvent(classify),
-  "http-api-classify.json": httpApiEvent(classify),
-  "rest-api-health.json": restApiEvent(health),
-  "http-api-health.json": httpApiEvent(health),
-};
+const events = await sampleEvents();
+await mkdir(values.out, { recursive: true });
 for (const [name, event] of Object.entries(events)) {
-  await writeFile(join(import.meta.dirname, name), JSON.stringify(event, null, 2) + "\n");
+  await writeFile(join(values.out, name), JSON.stringify(event, null, 2) + "\n");
 }
-console.log(`wrote ${Object.keys(events).join(", ")}`);
+console.log(`wrote ${Object.keys(events).join(", ")} to ${values.out}`);

@@ -1,17 +1,21 @@
 /**
  * Single-image inference time of the served model, on one thread, as the model card reports it.
- *
- *   npm run bench:inference [-- --card models/pneumonia-cnn/MODEL_CARD.md]
- *
- * With --card, the figures also replace the card's inference-time section.
+ * Options: `npm run bench:inference -- --help`. With --card, the figures also replace the card's
+ * inference-time section.
  */
 import { Classifier } from "../lambda/core/classifier.js";
 import { defaultModelDir } from "../lambda/core/manifest.js";
 import { replaceCardSection } from "./model-card-section.js";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../bin/cli/command-line.js";
 import { cpus } from "node:os";
 
-const { values } = parseArgs({ options: { card: { type: "string" } } });
+const { values } = parseCommandLine({
+  command: "npm run bench:inference --",
+  summary: "Times single-image inference of the served model with onnxruntime-node on one thread: 500 runs after 50 warm-up runs, no preprocessing.",
+  options: {
+    card: { type: "string", value: "FILE", doc: "also write the figures into this model card's inference-time section" },
+  },
+});
 
 const RUNS = 500;
 const classifier = await Classifier.load(defaultModelDir(), { threads: 1 });

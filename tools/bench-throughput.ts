@@ -3,8 +3,7 @@
  * `npm start` (the Lambda handler behind the local front) and `npm run start:gpu` (the batching server)
  * with batching on and off, and its batch route. Each server is started as its npm script runs it.
  *
- *   npm run bench:throughput -- [--seconds 20] [--warmup-seconds 3] [--concurrency 16[,8...]]
- *                               [--only start,gpu,gpu-unbatched,gpu-batch-route] [--batch-files 8]
+ * Options: `npm run bench:throughput -- --help`.
  *
  * Closed loop: `concurrency` clients each send the next image as soon as their last answer is in. Prints
  * requests/s, images/s, p50/p99 latency, errors (any answer but 200, any failed part of a batch, any
@@ -17,7 +16,6 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Agent, request as httpRequest } from "node:http";
 import { cpus } from "node:os";
-import { parseArgs } from "node:util";
 import { encodeForm, imageForm, type EncodedForm } from "./support/forms.js";
 import { SERVER_ENTRIES, startServer } from "./support/server-process.js";
 import { codeVersion, quantile } from "./run-report.js";
@@ -25,25 +23,40 @@ import { Classifier } from "../lambda/core/classifier.js";
 import { defaultModelDir } from "../lambda/core/manifest.js";
 import { preprocessImage } from "../lambda/core/preprocess.js";
 import { warmJpegDecoder } from "../lambda/core/mozjpeg-format.js";
+import { BATCH_LIMITS } from "../lambda/core/limits.js";
+import { parseCommandLine } from "../bin/cli/command-line.js";
 
-const { values } = parseArgs({
+const TARGET_NAMES = ["start", "gpu", "gpu-unbatched", "gpu-batch-route"] as const;
+
+const commandLine = parseCommandLine({
+  command: "npm run bench:throughput --",
+  summary:
+    "Loads npm start and npm run start:gpu (batching on, off, and its batch route) over loopback with the full-resolution " +
+    "originals from closed-loop clients, starting each server as its npm script does, and prints req/s, latency, errors and server CPU.",
   options: {
-    seconds: { type: "string", default: "20" },
-    "warmup-seconds": { type: "string", default: "3" },
-    concurrency: { type: "string", default: "16" },
-    only: { type: "string" },
-    "batch-files": { type: "string", default: "8" },
-    originals: { type: "string", default: join(import.meta.dirname, "..", "..", "shared", "data", "originals") },
+    seconds: { type: "string", value: "S", default: "20", doc: "length of each measured run" },
+    "warmup-seconds": { type: "string", value: "S", default: "3", doc: "load before each measured run, not counted" },
+    concurrency: { type: "string", value: "N[,N...]", default: "16", doc: "clients in the closed loop; a run for each" },
+    only: { type: "string", value: "NAME[,NAME...]", doc: `the set-ups to measure, of ${TARGET_NAMES.join(", ")} (default all)` },
+    "batch-files": { type: "string", value: "N", default: "8", doc: "images per request on the batch route" },
+    originals: { type: "string", value: "DIR", default: join(import.meta.dirname, "..", "..", "shared", "data", "originals"), doc: "NORMAL/ and PNEUMONIA/ folders of X-rays" },
   },
 });
-const seconds = Number(values.seconds);
-const warmupSeconds = Number(values["warmup-seconds"]);
+const { values } = commandLine;
+const seconds = commandLine.number("seconds", { min: 1, max: 3600, integer: false });
+const warmupSeconds = commandLine.number("warmup-seconds", { min: 0, max: 3600, integer: false });
 const concurrencies = values.concurrency.split(",").map(Number);
-const batchFiles = Number(values["batch-files"]);
+if (!concurrencies.every((n) => Number.isInteger(n) && n >= 1 && n <= 1024)) {
+  commandLine.fail(`--concurrency must be whole numbers from 1 to 1024 separated by commas, not "${values.concurrency}"`);
+}
+const batchFiles = commandLine.number("batch-files", { min: 1, max: BATCH_LIMITS.maxFiles });
+const only = values.only?.split(",");
+const unknownTarget = only?.find((name) => !(TARGET_NAMES as readonly string[]).includes(name));
+if (unknownTarget !== undefined) commandLine.fail(`--only takes ${TARGET_NAMES.join(", ")}, not "${unknownTarget}"`);
 
 /** A server set-up under test, as the npm scripts start it. */
 interface Target {
-  name: string;
+  name: (typeof TARGET_NAMES)[number];
   description: string;
   entry: (typeof SERVER_ENTRIES)[keyof typeof SERVER_ENTRIES];
   env: NodeJS.ProcessEnv;
@@ -72,7 +85,7 @@ const TARGETS: Target[] = [
     imagesPerRequest: batchFiles,
   },
 ];
-const selected = values.only ? TARGETS.filter((target) => values.only!.split(",").includes(target.name)) : TARGETS;
+const selected = only ? TARGETS.filter((target) => only.includes(target.name)) : TARGETS;
 
 async function originals(): Promise<{ name: string; bytes: Buffer }[]> {
   const images = [];

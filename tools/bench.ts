@@ -1,13 +1,10 @@
 /**
  * Stage-by-stage speed of the classifier on the full-resolution originals, beside jimp's default decoder and
- * sharp (libvips), plus cold start and peak RSS. Prints Markdown.
- *
- *   npm run bench [-- --data ../shared/data/originals --rounds 3]
+ * sharp (libvips), plus cold start and peak RSS. Prints Markdown. Options: `npm run bench -- --help`.
  */
 import { spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { createJimp } from "@jimp/core";
 import jpegJs from "@jimp/js-jpeg";
 import { methods as resizeMethods } from "@jimp/plugin-resize";
@@ -22,10 +19,19 @@ import { handler } from "../lambda/handler.js";
 import { restApiEvent, lambdaContext } from "./support/api-gateway-events.js";
 import { imageForm } from "./support/forms.js";
 import { quantile } from "./run-report.js";
+import { parseCommandLine } from "../bin/cli/command-line.js";
 
-const { values } = parseArgs({
-  options: { data: { type: "string", default: "../shared/data/originals" }, rounds: { type: "string", default: "3" } },
+const commandLine = parseCommandLine({
+  command: "npm run bench --",
+  summary:
+    "Times each stage of the classifier (parse, decode, resize, normalise, infer, whole handler) on full-resolution X-rays, " +
+    "beside jimp's default decoder and sharp, then the cold start and peak RSS of the Lambda bundle (npm run bench builds it first).",
+  options: {
+    data: { type: "string", value: "DIR", default: "../shared/data/originals", doc: "NORMAL/ and PNEUMONIA/ folders of X-rays" },
+    rounds: { type: "string", value: "N", default: "3", doc: "timed passes over every image, after one warm-up pass" },
+  },
 });
+const { values } = commandLine;
 
 const JimpDefault = createJimp({ formats: [jpegJs], plugins: [resizeMethods] });
 
@@ -74,8 +80,8 @@ async function coldStart(): Promise<{ ms: number; rssMb: number }> {
   return { ms, rssMb: JSON.parse(output.trim().split("\n").at(-1)!).rssMb };
 }
 
-const rounds = Number(values.rounds);
-const images = await loadImages(values.data!);
+const rounds = commandLine.number("rounds", { min: 1, max: 1000 });
+const images = await loadImages(values.data);
 const classifier = await sharedClassifier();
 const spec = classifier.manifest.input.preprocessing;
 const { width, height } = spec;

@@ -1,24 +1,54 @@
 /**
- * Measures the served model over real HTTP: posts every image of a Kaggle-layout folder to a running
- * API (`npm start`) and prints accuracy, AUC, sensitivity, specificity and the confusion matrix.
+ * Measures the served model over real HTTP: posts every image of a Kaggle-layout folder (NORMAL/ and
+ * PNEUMONIA/) to a running API (`npm start`) and prints accuracy, AUC, sensitivity, specificity and the
+ * confusion matrix. Options: `npm run evaluate -- --help`. With --card, the figures also replace the card's
+ * served-metrics section.
  *
- *   npm run evaluate -- --url http://127.0.0.1:3000 --data ../shared/data/chest_xray/dev [--card models/pneumonia-cnn/MODEL_CARD.md]
- *
- * With --card, the figures also replace the card's served-metrics section.
+ * Exit code 1 when the server cannot be reached or answers an image with anything but 200, 2 for a usage error.
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../bin/cli/command-line.js";
 import { replaceCardSection } from "./model-card-section.js";
 
-const { values } = parseArgs({
+const LABELS = ["NORMAL", "PNEUMONIA"] as const;
+
+const commandLine = parseCommandLine({
+  command: "npm run evaluate --",
+  summary: "Posts every image of DATA/NORMAL and DATA/PNEUMONIA to a running API (start it first: npm start) and prints accuracy, AUC, sensitivity, specificity and the confusion matrix.",
   options: {
-    url: { type: "string", default: "http://127.0.0.1:3000" },
-    data: { type: "string", default: "../shared/data/chest_xray/dev" },
-    "api-key": { type: "string" },
-    card: { type: "string" },
+    // The URL npm start listens on: PORT as the server reads it, 3000 when unset or empty.
+    url: { type: "string", value: "URL", default: `http://127.0.0.1:${process.env.PORT || 3000}`, doc: "the running API; follows PORT as npm start does" },
+    data: { type: "string", value: "DATA", default: "../shared/data/chest_xray/dev", doc: "a folder with NORMAL/ and PNEUMONIA/ image folders" },
+    "api-key": { type: "string", value: "KEY", doc: "sent as x-api-key, for a deployed API" },
+    card: { type: "string", value: "FILE", doc: "also write the figures into this model card's served-metrics section" },
   },
 });
+const { values } = commandLine;
+const base = commandLine.url("url")!.replace(/\/$/, "");
+const data = values.data;
+
+/** The images to post, by label; a usage error when DATA is not laid out as NORMAL/ and PNEUMONIA/. */
+async function listImages(): Promise<{ label: (typeof LABELS)[number]; name: string }[]> {
+  const images = [];
+  for (const label of LABELS) {
+    const names = await readdir(join(data, label)).catch(() => commandLine.fail(`--data ${data} has no ${label}/ folder: it must hold NORMAL/ and PNEUMONIA/ folders of images`));
+    images.push(...names.sort().map((name) => ({ label, name })));
+  }
+  return images;
+}
+
+/** fetch, with a network failure told as one line that names the URL and how to get a server there. */
+async function fetchFromServer(url: string, init?: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    // fetch says only "fetch failed"; the cause says why (ECONNREFUSED, ENOTFOUND, bad port).
+    const cause = (error as Error).cause as { code?: string; message?: string } | undefined;
+    const reason = cause?.code ?? cause?.message ?? (error as Error).message;
+    throw new Error(`no server answers at ${base} (${reason}): start it with \`npm start\` (it listens on PORT, 3000 when unset), or pass --url`);
+  }
+}
 
 interface Scored {
   label: "NORMAL" | "PNEUMONIA";
@@ -39,26 +69,35 @@ async function classify(path: string, name: string) {
   const form = new FormData();
   form.append("file", new Blob([await readFile(path)], { type: "image/jpeg" }), name);
   const headers: Record<string, string> = values["api-key"] ? { "x-api-key": values["api-key"] } : {};
-  const response = await fetch(`${values.url}/pneumonia_classifier`, { method: "POST", body: form, headers });
-  const body = await response.json();
-  if (response.status !== 200) throw new Error(`${name}: ${response.status} ${JSON.stringify(body)}`);
-  return body as { prediction: string; probabilities: { PNEUMONIA: number } };
+  const response = await fetchFromServer(`${base}/pneumonia_classifier`, { method: "POST", body: form, headers });
+  const body = await response.text();
+  if (response.status !== 200) throw new Error(`${base} answered ${name} with ${response.status}: ${body.slice(0, 300)}`);
+  return JSON.parse(body) as { prediction: string; probabilities: { PNEUMONIA: number } };
 }
 
-const scored: Scored[] = [];
-const started = performance.now();
-for (const label of ["NORMAL", "PNEUMONIA"] as const) {
-  for (const name of (await readdir(join(values.data!, label))).sort()) {
-    const answer = await classify(join(values.data!, label, name), name);
+async function scoreAll(): Promise<Scored[]> {
+  const images = await listImages();
+  // One request before the run, so a missing server is told before anything else.
+  await fetchFromServer(`${base}/health`);
+  const scored: Scored[] = [];
+  for (const { label, name } of images) {
+    const answer = await classify(join(data, label, name), name);
     scored.push({ label, prediction: answer.prediction, pneumonia: answer.probabilities.PNEUMONIA });
   }
+  return scored;
 }
+
+const started = performance.now();
+const scored = await scoreAll().catch((error: Error) => {
+  process.stderr.write(`evaluate: ${error.message}\n`);
+  process.exit(1);
+});
 const count = (label: string, prediction: string) => scored.filter((s) => s.label === label && s.prediction === prediction).length;
 const [tp, tn, fp, fn] = [count("PNEUMONIA", "PNEUMONIA"), count("NORMAL", "NORMAL"), count("NORMAL", "PNEUMONIA"), count("PNEUMONIA", "NORMAL")];
 const auc = rocAuc(scored);
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 const report = [
-  `Measured over real HTTP against \`npm start\` (${values.url}), the served preprocessing and model, on ${scored.length} images of \`${values.data}\` in ${seconds} s:`,
+  `Measured over real HTTP against \`npm start\` (${base}), the served preprocessing and model, on ${scored.length} images of \`${data}\` in ${seconds} s:`,
   "",
   "| images | accuracy | AUC | sensitivity | specificity |",
   "|---|---|---|---|---|",
@@ -69,7 +108,7 @@ const report = [
   `| NORMAL | ${tn} | ${fp} |`,
   `| PNEUMONIA | ${fn} | ${tp} |`,
   "",
-  `Command: \`npm start\`, then \`npm run evaluate -- --data ${values.data}\`.`,
+  `Command: \`npm start\`, then \`npm run evaluate -- --data ${data}\`.`,
 ].join("\n");
 console.log(report);
 if (values.card) await replaceCardSection(values.card, "served-metrics", report);

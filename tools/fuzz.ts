@@ -2,10 +2,8 @@
  * Mutation fuzzer for the two parsers that read what clients send: the multipart form parser
  * (`parseImageUpload`) and the image entry point (`preprocessImage`: header checks, JPEG/PNG decoding,
  * downscale, tensor), driven in-process with mutated seeds.
- *
- *   npm run fuzz -- [--seconds 60] [--seed N] [--target multipart|image|both] [--iterations N]
- *                   [--timeout-ms 2000] [--slow-ms 500] [--max-old-mb 512] [--max-rss-mb 1536] [--out fuzz-findings]
- *   npm run fuzz -- --replay fuzz-findings/<finding>.json      (runs one saved input again, in a fresh worker)
+ * Options: `npm run fuzz -- --help`; `npm run fuzz -- --replay fuzz-findings/<finding>.json` runs one saved
+ * input again, in a fresh worker.
  *
  * Seeds: forms built with imageForm from the X-ray fixtures, the raw fixture JPEGs, small JPEGs made from a
  * fixture with sharp, small PNGs made with pngjs, and hand-written forms no browser would send. Mutations:
@@ -27,9 +25,9 @@
  * reproduces, those are saved in order under <finding>-history/, and --replay runs them first.
  * Inputs are kept to what can reach the code: forms up to FORM_LIMITS.maxBodyBytes, Content-Type up to 8 KiB.
  * The sequence of inputs depends only on --seed; --iterations makes a run exactly repeatable.
- * Exit code 1 when a crash was found.
+ * Exit code 1 when a crash was found, 2 for a usage error.
  */
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../bin/cli/command-line.js";
 import { defaultModelDir, readManifest } from "../lambda/core/manifest.js";
 import { runCampaign } from "./fuzz/campaign.js";
 import type { CampaignOptions, Escape } from "./fuzz/campaign.js";
@@ -40,38 +38,45 @@ import { buildSeeds } from "./fuzz/seeds.js";
 import { exitCodeOf, formatSummary } from "./fuzz/summary.js";
 import { WorkerHost } from "./fuzz/worker-host.js";
 
-const { values } = parseArgs({
+const TARGETS = ["multipart", "image", "both"] as const;
+
+const commandLine = parseCommandLine({
+  command: "npm run fuzz --",
+  summary:
+    "Mutates real forms and images and drives the multipart parser and the image entry point with them in a worker thread " +
+    "under a time and heap cap; saves every crash, hang or broken invariant under --out.",
   options: {
-    seconds: { type: "string", default: "60" },
-    seed: { type: "string" },
-    target: { type: "string", default: "both" },
-    iterations: { type: "string" },
-    "timeout-ms": { type: "string", default: "2000" },
-    "slow-ms": { type: "string", default: "500" },
-    "max-old-mb": { type: "string", default: "512" },
-    "max-rss-mb": { type: "string", default: "1536" },
-    "canary-every": { type: "string", default: "250" },
-    "max-per-signature": { type: "string", default: "3" },
-    "state-repeats": { type: "string", default: "300" },
-    out: { type: "string", default: "fuzz-findings" },
-    replay: { type: "string" },
+    seconds: { type: "string", value: "S", default: "60", doc: "how long to run" },
+    seed: { type: "string", value: "N", doc: "seed of the input sequence, 0 to 4294967295 (default: from the clock)" },
+    target: { type: "string", value: TARGETS.join("|"), default: "both", doc: "the parser(s) to drive" },
+    iterations: { type: "string", value: "N", doc: "stop after N inputs; with --seed, a run exactly repeatable" },
+    "timeout-ms": { type: "string", value: "MS", default: "2000", doc: "an input running longer is a hang" },
+    "slow-ms": { type: "string", value: "MS", default: "500", doc: "an input running longer is reported as slow" },
+    "max-old-mb": { type: "string", value: "MB", default: "512", doc: "V8 heap cap of the worker" },
+    "max-rss-mb": { type: "string", value: "MB", default: "1536", doc: "process RSS above which an input is a crash" },
+    "canary-every": { type: "string", value: "N", default: "250", doc: "check known-good images still decode the same every N inputs" },
+    "max-per-signature": { type: "string", value: "N", default: "3", doc: "findings saved per kind of crash" },
+    "state-repeats": { type: "string", value: "N", default: "300", doc: "re-runs of an input that left the decoder broken" },
+    out: { type: "string", value: "DIR", default: "fuzz-findings", doc: "where findings are saved" },
+    replay: { type: "string", value: "FILE", doc: "run one saved finding again, in a fresh worker, and exit" },
   },
 });
-const target = values.target!;
-if (!["multipart", "image", "both"].includes(target)) throw new Error(`--target must be multipart, image or both, not ${target}`);
+const { values } = commandLine;
+const target = values.target;
+if (!(TARGETS as readonly string[]).includes(target)) commandLine.fail(`--target must be one of ${TARGETS.join(", ")}, not "${target}"`);
 const options: CampaignOptions & { maxOldMb: number } = {
   target: target as Target | "both",
-  seconds: Number(values.seconds),
-  seed: values.seed !== undefined ? Number(values.seed) >>> 0 : (Date.now() ^ process.pid) >>> 0,
-  iterations: values.iterations !== undefined ? Number(values.iterations) : Infinity,
-  timeoutMs: Number(values["timeout-ms"]),
-  slowMs: Number(values["slow-ms"]),
-  maxOldMb: Number(values["max-old-mb"]),
-  maxRssMb: Number(values["max-rss-mb"]),
-  canaryEvery: Number(values["canary-every"]),
-  maxPerSignature: Number(values["max-per-signature"]),
-  stateRepeats: Number(values["state-repeats"]),
-  outDir: values.out!,
+  seconds: commandLine.number("seconds", { min: 1, max: 7 * 86_400, integer: false }),
+  seed: values.seed !== undefined ? commandLine.number("seed", { min: 0, max: 2 ** 32 - 1 }) : (Date.now() ^ process.pid) >>> 0,
+  iterations: values.iterations !== undefined ? commandLine.number("iterations", { min: 1, max: Number.MAX_SAFE_INTEGER }) : Infinity,
+  timeoutMs: commandLine.number("timeout-ms", { min: 1, max: 600_000 }),
+  slowMs: commandLine.number("slow-ms", { min: 1, max: 600_000 }),
+  maxOldMb: commandLine.number("max-old-mb", { min: 16, max: 65_536 }),
+  maxRssMb: commandLine.number("max-rss-mb", { min: 64, max: 1_048_576 }),
+  canaryEvery: commandLine.number("canary-every", { min: 1, max: 1_000_000 }),
+  maxPerSignature: commandLine.number("max-per-signature", { min: 1, max: 1_000_000 }),
+  stateRepeats: commandLine.number("state-repeats", { min: 1, max: 1_000_000 }),
+  outDir: values.out,
 };
 const spec = (await readManifest(defaultModelDir())).input.preprocessing;
 const { seeds, ...canaries } = await buildSeeds();

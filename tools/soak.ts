@@ -1,9 +1,7 @@
 /**
  * Soak test over real HTTP: sends, at a bounded rate and concurrency, a mix of valid X-rays and hostile
  * requests to the local API for a fixed time, checks every answer, and watches the server's memory.
- *
- *   npm run soak -- [--seconds 60] [--rate 20] [--concurrency 4] [--hostile-every 3] [--sample-seconds 2]
- *                   [--url http://127.0.0.1:3000 [--pid N]]
+ * Options: `npm run soak -- --help`.
  *
  * Without --url it starts the local API itself as the end-to-end tests do (`node --import tsx
  * lambda/serve-local.ts`, PORT=0, ready line), and stops it at the end. Only loopback URLs are accepted.
@@ -15,37 +13,47 @@
  * declaring 20000x20000, each with the status and code lambda/core gives it (checked once before the run).
  * The server's VmRSS is read from /proc/<pid>/status every --sample-seconds.
  * Exit code 1 when a valid request failed, a hostile one got another status or code, a request got no
- * answer, or the server did not stay healthy.
+ * answer, or the server did not stay healthy; 2 for a usage error.
  */
 import { request as httpRequest, Agent } from "node:http";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import { PNG } from "pngjs";
 import { imageForm, xrayFixtures } from "./support/forms.js";
-import { startLocalApi, type LocalApiProcess } from "./support/server-process.js";
+import { SERVER_ENTRIES, startServer, type LocalApiProcess } from "./support/server-process.js";
 import { FORM_LIMITS } from "../lambda/core/limits.js";
+import { parseCommandLine } from "../bin/cli/command-line.js";
 import { codeVersion, quantile } from "./run-report.js";
 
-const { values } = parseArgs({
+const commandLine = parseCommandLine({
+  command: "npm run soak --",
+  summary:
+    "Sends valid X-rays and hostile requests at a bounded rate to the local API for a fixed time, checks every answer " +
+    "and samples the server's RSS. Without --url it starts `npm start` on a free port itself and stops it at the end.",
   options: {
-    seconds: { type: "string", default: "60" },
-    rate: { type: "string", default: "20" },
-    concurrency: { type: "string", default: "4" },
-    "hostile-every": { type: "string", default: "3" },
-    "sample-seconds": { type: "string", default: "2" },
-    "timeout-seconds": { type: "string", default: "30" },
-    url: { type: "string" },
-    pid: { type: "string" },
+    seconds: { type: "string", value: "S", default: "60", doc: "length of the steady phase, after the reference and warm-up rounds" },
+    rate: { type: "string", value: "N", default: "20", doc: "requests a second at most" },
+    concurrency: { type: "string", value: "N", default: "4", doc: "requests in flight at most" },
+    "hostile-every": { type: "string", value: "N", default: "3", doc: "every Nth request is hostile" },
+    "sample-seconds": { type: "string", value: "S", default: "2", doc: "seconds between two reads of the server's RSS" },
+    "timeout-seconds": { type: "string", value: "S", default: "30", doc: "a request with no answer by then counts as failed" },
+    url: { type: "string", value: "URL", doc: "a server already running, on a loopback address (http://127.0.0.1:8080 for npm run start:gpu)" },
+    pid: { type: "string", value: "PID", doc: "with --url: the server's process id, to sample its RSS" },
   },
 });
-const seconds = Number(values.seconds);
-const rate = Number(values.rate);
-const concurrency = Math.max(1, Number(values.concurrency));
-const hostileEvery = Math.max(1, Number(values["hostile-every"]));
-const sampleSeconds = Number(values["sample-seconds"]);
-const requestTimeoutMs = Number(values["timeout-seconds"]) * 1000;
-if (!(seconds > 0) || !(rate > 0)) throw new Error("--seconds and --rate must be positive");
+const { values } = commandLine;
+const seconds = commandLine.number("seconds", { min: 1, max: 86_400, integer: false });
+const rate = commandLine.number("rate", { min: 0.1, max: 10_000, integer: false });
+const concurrency = commandLine.number("concurrency", { min: 1, max: 1024 });
+const hostileEvery = commandLine.number("hostile-every", { min: 1, max: 1_000_000 });
+const sampleSeconds = commandLine.number("sample-seconds", { min: 0.1, max: 3600, integer: false });
+const requestTimeoutMs = commandLine.number("timeout-seconds", { min: 1, max: 3600, integer: false }) * 1000;
+const serverUrl = commandLine.url("url");
+if (serverUrl !== undefined && !isLoopback(new URL(serverUrl))) {
+  commandLine.fail(`--url must be a loopback address (127.0.0.1, localhost, ::1), not ${new URL(serverUrl).hostname}`);
+}
+if (values.pid !== undefined && serverUrl === undefined) commandLine.fail("--pid goes with --url: without --url the soak starts the server and knows its pid");
+const serverPid = values.pid !== undefined ? commandLine.number("pid", { min: 1, max: 2 ** 22 }) : undefined;
 
 /** One request the soak sends, with what the service must answer. */
 interface Case {
@@ -68,11 +76,9 @@ interface Answer {
 
 const MB = 2 ** 20;
 
-function assertLoopback(url: URL): void {
+function isLoopback(url: URL): boolean {
   const host = url.hostname.replace(/^\[|\]$/g, "");
-  if (!(host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host))) {
-    throw new Error(`--url must be a loopback address (127.0.0.1, localhost, ::1), not ${url.hostname}`);
-  }
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** A JPEG with its frame header (SOF0/1/2) changed to declare width x height. */
@@ -228,12 +234,13 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 async function main(): Promise<number> {
   const started = performance.now();
-  let pid = values.pid !== undefined ? Number(values.pid) : undefined;
+  let pid = serverPid;
   let base: URL;
-  if (values.url) {
-    base = new URL(values.url);
+  if (serverUrl) {
+    base = new URL(serverUrl);
   } else {
-    api = await startLocalApi();
+    // keepLogs: the soak reads the server's log lines below, which also keeps the pipe drained.
+    api = await startServer(SERVER_ENTRIES.local, {}, { keepLogs: true });
     base = new URL(api.url);
     pid = api.process.pid;
     // Count the server's error-level log lines (5xx answers, crashes) and keep its last lines for the report.
@@ -247,7 +254,6 @@ async function main(): Promise<number> {
     api.process.stdout!.on("data", watch);
     api.process.stderr!.on("data", watch);
   }
-  assertLoopback(base);
   const url = new URL("/pneumonia_classifier", base);
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const { valid, hostile } = await buildCases();

@@ -1,21 +1,15 @@
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalApi, type LocalApiProcess } from "../../tools/support/server-process.js";
 import { FIXTURES } from "../../tools/support/forms.js";
+import { runEntry } from "../support/run-command.js";
 
 const XRAYS = `${FIXTURES}/xrays`;
 
-/** Runs the CLI as `npx pneumonia-classify` would, collecting its output and exit code. */
+/** Runs the CLI as `npx pneumonia-classify` would, with JSON lines out, collecting its rows and exit code. */
 async function classify(args: string[]): Promise<{ code: number | null; rows: Record<string, string>[]; stderr: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "bin/classify.ts", "--format", "jsonl", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
-  const [code] = (await once(child, "exit")) as [number | null];
+  const { code, stdout, stderr } = await runEntry("bin/classify.ts", ["--format", "jsonl", ...args]);
   return { code, rows: stdout.trim().split("\n").filter(Boolean).map((line) => JSON.parse(line)), stderr };
 }
 
@@ -82,9 +76,39 @@ describe("pneumonia-classify", () => {
     for (const row of rows) expect(row.error).toBeTruthy();
   });
 
-  it("refuses a missing --url with usage and exit code 2", async () => {
-    const { code, stderr } = await classify([XRAYS]);
+});
+
+// Each case is a process of its own that sends nothing: they can run side by side.
+describe.concurrent("pneumonia-classify's command line", () => {
+  it.each(["--help", "-h"])("prints its usage and every option for %s, and exits 0", async (flag) => {
+    // Act
+    const { code, stdout, stderr } = await runEntry("bin/classify.ts", [flag]);
+    // Assess
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^usage: pneumonia-classify --url URL \[options\] FILE\|FOLDER\|GLOB\.\.\./);
+    for (const option of ["--url", "--fallback-url", "--api-key", "--concurrency", "--format", "--output", "--attempts", "--timeout-ms"]) expect(stdout).toContain(option);
+    expect(stderr).toBe("");
+  });
+
+  // A URL on a port nothing listens on: had any request gone out, the rows would say ECONNREFUSED.
+  const url = "http://127.0.0.1:9";
+  it.each([
+    { what: "an unknown option", args: ["--bogus", "--url", url, XRAYS], problem: "unknown option --bogus" },
+    { what: "no --url", args: [XRAYS], problem: "--url is required" },
+    { what: "a --url that is no URL", args: ["--url", "notaurl", XRAYS], problem: '--url must be an http or https URL, not "notaurl"' },
+    { what: "a --fallback-url without its scheme", args: ["--url", url, "--fallback-url", "127.0.0.1:3000", XRAYS], problem: '--fallback-url must be an http or https URL, not "127.0.0.1:3000"' },
+    { what: "--concurrency 0", args: ["--url", url, "--concurrency", "0", XRAYS], problem: '--concurrency must be a whole number from 1 to 256, not "0"' },
+    { what: "a --concurrency in words", args: ["--url", url, "--concurrency", "four", XRAYS], problem: '--concurrency must be a whole number from 1 to 256, not "four"' },
+    { what: "an unknown --format", args: ["--url", url, "--format", "xml", XRAYS], problem: '--format must be one of csv, jsonl, not "xml"' },
+    { what: "--attempts 0", args: ["--url", url, "--attempts", "0", XRAYS], problem: '--attempts must be a whole number from 1 to 100, not "0"' },
+    { what: "no input", args: ["--url", url], problem: "name at least one file, folder or glob" },
+    { what: "a glob that matches nothing", args: ["--url", url, "no-such-folder/*.jpeg"], problem: "no file matches no-such-folder/*.jpeg" },
+  ])("refuses $what with one line saying so, the usage line and exit code 2, before any request", async ({ args, problem }) => {
+    // Act
+    const { code, stdout, stderr } = await runEntry("bin/classify.ts", args);
+    // Assess
     expect(code).toBe(2);
-    expect(stderr).toContain("usage: pneumonia-classify");
+    expect(stderr.split("\n")).toEqual([problem, "usage: pneumonia-classify --url URL [options] FILE|FOLDER|GLOB...  (--help for every option)", ""]);
+    expect(stdout).toBe("");
   });
 });

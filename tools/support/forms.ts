@@ -13,6 +13,22 @@ export async function encodeForm(form: FormData): Promise<EncodedForm> {
   return { body: Buffer.from(await request.arrayBuffer()), contentType: request.headers.get("content-type")! };
 }
 
+/**
+ * The same form under the given boundary, so a file written from it has the same bytes every time (the
+ * encoder draws a random boundary). Throws if the body already holds the new boundary, which would cut a part.
+ */
+export function withBoundary(form: EncodedForm, boundary: string): EncodedForm {
+  const drawn = /boundary=(.+)$/.exec(form.contentType)?.[1];
+  if (!drawn) throw new Error(`no boundary in ${form.contentType}`);
+  // latin1 maps each byte to one character and back, so the file bytes between the delimiters are kept.
+  const body = form.body.toString("latin1");
+  if (body.includes(boundary)) throw new Error(`the boundary ${boundary} occurs in the form's content`);
+  return {
+    body: Buffer.from(body.split(`--${drawn}`).join(`--${boundary}`), "latin1"),
+    contentType: form.contentType.replace(drawn, boundary),
+  };
+}
+
 /** A form with one file part, as `curl -F file=@name` sends it. */
 export function imageForm(bytes: Uint8Array, filename = "xray.jpeg", field = "file", type = "image/jpeg"): Promise<EncodedForm> {
   const form = new FormData();
