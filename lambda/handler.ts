@@ -1,10 +1,10 @@
 import type { Context } from "aws-lambda";
-import { createApp } from "./core/app.js";
-import { sharedClassifier } from "./core/shared-classifier.js";
-import { inProcessImageClassifier, type ImageClassifier } from "./core/image-classifier.js";
-import { warmJpegDecoder } from "./core/mozjpeg-format.js";
+import { createApp } from "./core/http/app.js";
+import { sharedClassifier } from "./core/model/shared-classifier.js";
+import { inProcessImageClassifier, type ImageClassifier } from "./core/model/image-classifier.js";
+import { warmJpegDecoder } from "./core/model/mozjpeg-format.js";
 import { ERROR_CODES } from "./core/errors.js";
-import { jsonResponse } from "./core/http-types.js";
+import { jsonResponse } from "./core/http/http-types.js";
 import { logger } from "./core/logger.js";
 import { apiRequestIdOf, toCoreRequest, toProxyResult, type ApiGatewayEvent, type ApiGatewayResult } from "./adapters/api-gateway-event.js";
 

@@ -3,7 +3,7 @@
  * (CUDA when asked for and present, else the CPU) and runs each batch it is sent, off the server's event loop.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { loadClassifier } from "./core/shared-classifier.js";
+import { loadClassifier } from "./core/model/shared-classifier.js";
 import type { FromInferenceWorker, InferenceWorkerData, ToInferenceWorker } from "./server/inference-thread.js";
 
 const port = parentPort!;

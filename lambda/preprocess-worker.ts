@@ -3,8 +3,8 @@
  * preprocessing, off the server's event loop. Bundled next to the server, which starts it by file name.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { preprocessImage } from "./core/preprocess.js";
-import { warmJpegDecoder } from "./core/mozjpeg-format.js";
+import { preprocessImage } from "./core/model/preprocess.js";
+import { warmJpegDecoder } from "./core/model/mozjpeg-format.js";
 import { toClassifierError } from "./core/errors.js";
 import { logger } from "./core/logger.js";
 import type { FromWorker, PreprocessWorkerData, ToWorker } from "./server/preprocess-pool.js";

@@ -3,7 +3,7 @@
  */
 import { createLocalApi } from "./adapters/local-api.js";
 import { handler } from "./handler.js";
-import { sharedClassifier } from "./core/shared-classifier.js";
+import { sharedClassifier } from "./core/model/shared-classifier.js";
 import { logger } from "./core/logger.js";
 
 const port = Number(process.env.PORT ?? 3000);

@@ -5,8 +5,8 @@
  *
  * With --card, the figures also replace the card's inference-time section.
  */
-import { Classifier } from "../lambda/core/classifier.js";
-import { defaultModelDir } from "../lambda/core/manifest.js";
+import { Classifier } from "../lambda/core/model/classifier.js";
+import { defaultModelDir } from "../lambda/core/model/manifest.js";
 import { replaceCardSection } from "./model-card-section.js";
 import { parseArgs } from "node:util";
 import { cpus } from "node:os";

@@ -21,10 +21,10 @@ import { parseArgs } from "node:util";
 import { encodeForm, imageForm, type EncodedForm } from "./support/forms.js";
 import { SERVER_ENTRIES, startServer } from "./support/server-process.js";
 import { codeVersion, quantile } from "./run-report.js";
-import { Classifier } from "../lambda/core/classifier.js";
-import { defaultModelDir } from "../lambda/core/manifest.js";
-import { preprocessImage } from "../lambda/core/preprocess.js";
-import { warmJpegDecoder } from "../lambda/core/mozjpeg-format.js";
+import { Classifier } from "../lambda/core/model/classifier.js";
+import { defaultModelDir } from "../lambda/core/model/manifest.js";
+import { preprocessImage } from "../lambda/core/model/preprocess.js";
+import { warmJpegDecoder } from "../lambda/core/model/mozjpeg-format.js";
 
 const { values } = parseArgs({
   options: {

@@ -30,7 +30,7 @@
  * Exit code 1 when a crash was found.
  */
 import { parseArgs } from "node:util";
-import { defaultModelDir, readManifest } from "../lambda/core/manifest.js";
+import { defaultModelDir, readManifest } from "../lambda/core/model/manifest.js";
 import { runCampaign } from "./fuzz/campaign.js";
 import type { CampaignOptions, Escape } from "./fuzz/campaign.js";
 import { InputHistory } from "./fuzz/input-history.js";

@@ -4,7 +4,7 @@ import type {
   APIGatewayProxyResult,
   APIGatewayProxyStructuredResultV2,
 } from "aws-lambda";
-import type { CoreRequest, CoreResponse } from "../core/http-types.js";
+import type { CoreRequest, CoreResponse } from "../core/http/http-types.js";
 
 /** The proxy events API Gateway sends: REST APIs (payload 1.0) and HTTP APIs (payload 2.0). */
 export type ApiGatewayEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;

@@ -3,8 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { APIGatewayProxyEvent, Context } from "aws-lambda";
 import { FORM_LIMITS, PLATFORM_LIMITS } from "../core/limits.js";
 import { ERROR_CODES } from "../core/errors.js";
-import { BINARY_MEDIA_TYPES } from "../core/http-types.js";
-import { mediaTypeOf } from "../core/multipart.js";
+import { BINARY_MEDIA_TYPES } from "../core/http/http-types.js";
+import { mediaTypeOf } from "../core/http/multipart.js";
 import type { ApiGatewayEvent, ApiGatewayResult } from "./api-gateway-event.js";
 import { readBody } from "./request-body.js";
 

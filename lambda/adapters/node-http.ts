@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { once } from "node:events";
 import { ERROR_CODES, type ErrorCode } from "../core/errors.js";
-import type { App } from "../core/app.js";
-import type { CoreRequest, CoreResponse } from "../core/http-types.js";
+import type { App } from "../core/http/app.js";
+import type { CoreRequest, CoreResponse } from "../core/http/http-types.js";
 import { ByteBudget, readBody } from "./request-body.js";
 
 /** Limits the adapter applies before the core sees a request. */

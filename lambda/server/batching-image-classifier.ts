@@ -1,6 +1,6 @@
 import { ERROR_CODES, TemporarilyUnavailableError, toClassifierError } from "../core/errors.js";
-import { millis, type ImageClassification, type ImageClassifier, type ImageOutcome } from "../core/image-classifier.js";
-import type { ModelManifest } from "../core/manifest.js";
+import { millis, type ImageClassification, type ImageClassifier, type ImageOutcome } from "../core/model/image-classifier.js";
+import type { ModelManifest } from "../core/model/manifest.js";
 import type { InferenceBatcher } from "./inference-batcher.js";
 import type { PreprocessPool } from "./preprocess-pool.js";
 import type { ServerMetrics } from "./server-metrics.js";

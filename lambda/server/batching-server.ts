@@ -1,10 +1,10 @@
 import type { AddressInfo } from "node:net";
-import { createApp } from "../core/app.js";
+import { createApp } from "../core/http/app.js";
 import { ERROR_CODES, TemporarilyUnavailableError } from "../core/errors.js";
 import { BATCH_LIMITS } from "../core/limits.js";
 import { logger } from "../core/logger.js";
-import { defaultModelDir } from "../core/manifest.js";
-import { SERVER_ROUTES } from "../core/routes.js";
+import { defaultModelDir } from "../core/model/manifest.js";
+import { SERVER_ROUTES } from "../core/http/routes.js";
 import { createNodeHttpFront } from "../adapters/node-http.js";
 import { BatchingImageClassifier } from "./batching-image-classifier.js";
 import { InferenceBatcher } from "./inference-batcher.js";

@@ -1,5 +1,5 @@
 import { toClassifierError } from "../core/errors.js";
-import type { Classification, Classifier } from "../core/classifier.js";
+import type { Classification, Classifier } from "../core/model/classifier.js";
 
 /** When a batch runs: when it is full, or when its oldest image has waited maxWaitMs. */
 export interface BatchingOptions {

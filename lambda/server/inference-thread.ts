@@ -1,7 +1,7 @@
 import type { Worker } from "node:worker_threads";
 import { logger } from "../core/logger.js";
-import type { Classification, Classifier, ExecutionProviderName } from "../core/classifier.js";
-import type { ModelManifest } from "../core/manifest.js";
+import type { Classification, Classifier, ExecutionProviderName } from "../core/model/classifier.js";
+import type { ModelManifest } from "../core/model/manifest.js";
 import { startReadyWorker } from "./worker-thread.js";
 
 /** What the inference worker is started with. */

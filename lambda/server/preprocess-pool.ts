@@ -2,8 +2,8 @@ import type { Worker } from "node:worker_threads";
 import { startReadyWorker } from "./worker-thread.js";
 import { ClassifierError, ERROR_CODES, TemporarilyUnavailableError, UnusableImageError, type ErrorCode } from "../core/errors.js";
 import { logger } from "../core/logger.js";
-import type { ImageHeader } from "../core/image-header.js";
-import type { PreprocessingSpec } from "../core/preprocessing-spec.js";
+import type { ImageHeader } from "../core/model/image-header.js";
+import type { PreprocessingSpec } from "../core/model/preprocessing-spec.js";
 
 /** What the pool hands a worker, once, at start. */
 export interface PreprocessWorkerData {

@@ -2,8 +2,8 @@ import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVER_ENTRIES, startServer, type LocalApiProcess } from "../../tools/support/server-process.js";
 import { xrayFixtures } from "../../tools/support/forms.js";
-import { inProcessImageClassifier } from "../../lambda/core/image-classifier.js";
-import { sharedClassifier } from "../../lambda/core/shared-classifier.js";
+import { inProcessImageClassifier } from "../../lambda/core/model/image-classifier.js";
+import { sharedClassifier } from "../../lambda/core/model/shared-classifier.js";
 import { BATCH_LIMITS } from "../../lambda/core/limits.js";
 
 /** A JSON answer as the tests read it; its shape is what the assertions check. */

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { Classifier } from "../../lambda/core/classifier.js";
-import { defaultModelDir } from "../../lambda/core/manifest.js";
+import { Classifier } from "../../lambda/core/model/classifier.js";
+import { defaultModelDir } from "../../lambda/core/model/manifest.js";
 import { InferenceBatcher } from "../../lambda/server/inference-batcher.js";
 
 let classifier: Classifier;

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { PreprocessPool } from "../../lambda/server/preprocess-pool.js";
-import { preprocessImage } from "../../lambda/core/preprocess.js";
-import { defaultModelDir, readManifest } from "../../lambda/core/manifest.js";
+import { preprocessImage } from "../../lambda/core/model/preprocess.js";
+import { defaultModelDir, readManifest } from "../../lambda/core/model/manifest.js";
 import { xrayFixtures } from "../../tools/support/forms.js";
 
 const WORKER = new URL("../../lambda/preprocess-worker.ts", import.meta.url);

@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { preprocessImage } from "../../lambda/core/preprocess.js";
-import { Classifier } from "../../lambda/core/classifier.js";
-import { defaultModelDir } from "../../lambda/core/manifest.js";
+import { preprocessImage } from "../../lambda/core/model/preprocess.js";
+import { Classifier } from "../../lambda/core/model/classifier.js";
+import { defaultModelDir } from "../../lambda/core/model/manifest.js";
 import { FIXTURES } from "../../tools/support/forms.js";
 
 const run = promisify(execFile);

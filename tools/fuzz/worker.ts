@@ -17,8 +17,8 @@ async function workerMain(): Promise<void> {
   const data = workerData as WorkerData;
   const started = performance.now();
   // Loaded here rather than at the top, so the ready time reported to the main thread includes loading them.
-  const { parseImageUpload } = await import("../../lambda/core/multipart.js");
-  const { preprocessImage } = await import("../../lambda/core/preprocess.js");
+  const { parseImageUpload } = await import("../../lambda/core/http/multipart.js");
+  const { preprocessImage } = await import("../../lambda/core/model/preprocess.js");
   const { ClassifierError } = await import("../../lambda/core/errors.js");
   const { IMAGE_LIMITS } = await import("../../lambda/core/limits.js");
   const spec = data.spec;

@@ -1,7 +1,7 @@
 import { Classifier, type ClassifierOptions, type ExecutionProviderName } from "./classifier.js";
 import { defaultModelDir } from "./manifest.js";
-import { ModelUnavailableError } from "./errors.js";
-import { logger } from "./logger.js";
+import { ModelUnavailableError } from "../errors.js";
+import { logger } from "../logger.js";
 
 let loading: Promise<Classifier> | undefined;
 

@@ -1,4 +1,4 @@
-import { toClassifierError, type ClassifierError } from "./errors.js";
+import { toClassifierError, type ClassifierError } from "../errors.js";
 import { preprocessImage } from "./preprocess.js";
 import type { Classification, Classifier } from "./classifier.js";
 import type { ImageHeader } from "./image-header.js";

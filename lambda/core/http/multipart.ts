@@ -1,6 +1,6 @@
 import busboy from "busboy";
-import { FORM_LIMITS, IMAGE_LIMITS } from "./limits.js";
-import { BadRequestError, ClassifierError, ERROR_CODES, PayloadTooLargeError, UnsupportedMediaTypeError } from "./errors.js";
+import { FORM_LIMITS, IMAGE_LIMITS } from "../limits.js";
+import { BadRequestError, ClassifierError, ERROR_CODES, PayloadTooLargeError, UnsupportedMediaTypeError } from "../errors.js";
 
 /** The one file a form upload carries. */
 export interface UploadedFile {

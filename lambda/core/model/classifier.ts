@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { LABELS, readManifest, type Label, type ModelManifest } from "./manifest.js";
-import { usableCpuCount } from "./cpu-count.js";
+import { usableCpuCount } from "../cpu-count.js";
 
 /** What the model says about one image. */
 export interface Classification {

@@ -1,4 +1,4 @@
-import { BATCH_LIMITS, FORM_LIMITS } from "./limits.js";
+import { BATCH_LIMITS, FORM_LIMITS } from "../limits.js";
 import {
   ClassifierError,
   ERROR_CODES,
@@ -7,13 +7,13 @@ import {
   TemporarilyUnavailableError,
   UnsupportedMediaTypeError,
   toClassifierError,
-} from "./errors.js";
+} from "../errors.js";
 import { jsonResponse, type CoreRequest, type CoreResponse } from "./http-types.js";
 import { parseImageUploads, type UploadedFile } from "./multipart.js";
 import { openApiDocument } from "./openapi.js";
 import { renderDocsPage } from "./docs-page.js";
-import { logger } from "./logger.js";
-import { millis, type ImageClassifier } from "./image-classifier.js";
+import { logger } from "../logger.js";
+import { millis, type ImageClassifier } from "../model/image-classifier.js";
 import { API_ROUTES, type RouteName, type RouteTable } from "./routes.js";
 
 /** What the core needs from its host. */

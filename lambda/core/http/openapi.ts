@@ -1,6 +1,6 @@
-import { ERROR_CODES } from "./errors.js";
-import { BATCH_LIMITS, FORM_LIMITS, IMAGE_LIMITS } from "./limits.js";
-import { LABELS } from "./manifest.js";
+import { ERROR_CODES } from "../errors.js";
+import { BATCH_LIMITS, FORM_LIMITS, IMAGE_LIMITS } from "../limits.js";
+import { LABELS } from "../model/manifest.js";
 import { API_ROUTES, type RouteName, type RouteTable } from "./routes.js";
 
 const errorResponse = (description: string) => ({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { globSync } from "tinyglobby";
-import { executionProvidersFromEnv, loadClassifier } from "../../lambda/core/shared-classifier.js";
-import { defaultModelDir } from "../../lambda/core/manifest.js";
+import { executionProvidersFromEnv, loadClassifier } from "../../../lambda/core/model/shared-classifier.js";
+import { defaultModelDir } from "../../../lambda/core/model/manifest.js";
 
 describe("executionProvidersFromEnv", () => {
   it.each([

@@ -1,0 +1,25 @@
+/**
+ * The API's routes, shared by the core's router and the CDK stack, so what is deployed is what is served.
+ * `public` routes need no API key or IAM signature: a browser opens /docs and a load balancer polls /health.
+ */
+export const API_ROUTES = {
+  classify: { path: "/pneumonia_classifier", method: "POST", public: false },
+  health: { path: "/health", method: "GET", public: true },
+  openApi: { path: "/openapi.json", method: "GET", public: true },
+  docs: { path: "/docs", method: "GET", public: true },
+} as const;
+
+/**
+ * The batching server's routes (lambda/serve-gpu.ts): the API's, a batch route for many X-rays a request,
+ * and Prometheus metrics. The GPU service is reached through the load balancer and API Gateway's /gpu proxy.
+ */
+export const SERVER_ROUTES = {
+  ...API_ROUTES,
+  classifyBatch: { path: "/pneumonia_classifier/batch", method: "POST", public: false },
+  metrics: { path: "/metrics", method: "GET", public: true },
+} as const;
+
+export type RouteName = keyof typeof SERVER_ROUTES;
+
+/** A table of routes the router serves, by name. */
+export type RouteTable = Partial<Record<RouteName, { readonly path: string; readonly method: string }>>;
