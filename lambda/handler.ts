@@ -1,6 +1,6 @@
 import type { Context } from "aws-lambda";
 import { createApp } from "./core/http/app.js";
-import { sharedClassifier } from "./core/model/shared-classifier.js";
+import { inProcessModel } from "./core/model/in-process-model.js";
 import { inProcessImageClassifier, type ImageClassifier } from "./core/model/image-classifier.js";
 import { warmJpegDecoder } from "./core/model/mozjpeg-format.js";
 import { ERROR_CODES } from "./core/errors.js";
@@ -9,12 +9,12 @@ import { logger } from "./core/logger.js";
 import { apiRequestIdOf, toCoreRequest, toProxyResult, type ApiGatewayEvent, type ApiGatewayResult } from "./adapters/api-gateway-event.js";
 
 let images: ImageClassifier | undefined;
-const app = createApp({ images: async () => (images ??= inProcessImageClassifier(await sharedClassifier())) });
+const app = createApp({ images: async () => (images ??= inProcessImageClassifier(await inProcessModel())) });
 
 // Start loading during the Lambda init phase, which runs before the first request: the ONNX session
 // (created and warmed once) and the JPEG decoder's WebAssembly. A model failure here is logged by
-// sharedClassifier and answered as 503 by the request that awaits it.
-sharedClassifier().catch(() => undefined);
+// inProcessModel and answered as 503 by the request that awaits it.
+inProcessModel().catch(() => undefined);
 warmJpegDecoder().catch(() => undefined);
 
 /** Lambda entry point for API Gateway REST (payload 1.0) and HTTP API (payload 2.0) proxy integrations. */

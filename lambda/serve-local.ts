@@ -3,13 +3,13 @@
  */
 import { createLocalApi } from "./adapters/local-api.js";
 import { handler } from "./handler.js";
-import { sharedClassifier } from "./core/model/shared-classifier.js";
+import { inProcessModel } from "./core/model/in-process-model.js";
 import { logger } from "./core/logger.js";
 
 const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST ?? "127.0.0.1";
 
-const { manifest } = await sharedClassifier();
+const { manifest } = await inProcessModel();
 const server = createLocalApi(handler).listen(port, host, () => {
   const address = server.address();
   const url = `http://${host}:${typeof address === "object" && address ? address.port : port}`;

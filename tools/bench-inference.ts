@@ -5,7 +5,7 @@
  *
  * With --card, the figures also replace the card's inference-time section.
  */
-import { Classifier } from "../lambda/core/model/classifier.js";
+import { OnnxModel as Classifier } from "../lambda/core/model/onnx-model.js";
 import { defaultModelDir } from "../lambda/core/model/manifest.js";
 import { replaceCardSection } from "./model-card-section.js";
 import { parseArgs } from "node:util";

@@ -21,7 +21,7 @@ import { parseArgs } from "node:util";
 import { encodeForm, imageForm, type EncodedForm } from "./support/forms.js";
 import { SERVER_ENTRIES, startServer } from "./support/server-process.js";
 import { codeVersion, quantile } from "./run-report.js";
-import { Classifier } from "../lambda/core/model/classifier.js";
+import { OnnxModel as Classifier } from "../lambda/core/model/onnx-model.js";
 import { defaultModelDir } from "../lambda/core/model/manifest.js";
 import { preprocessImage } from "../lambda/core/model/preprocess.js";
 import { warmJpegDecoder } from "../lambda/core/model/mozjpeg-format.js";

@@ -17,7 +17,7 @@ import { decodeImage } from "../lambda/core/model/preprocess.js";
 import { downscaleToGrey } from "../lambda/core/model/area-downscale.js";
 import { greyToTensor } from "../lambda/core/model/grey-tensor.js";
 import { parseImageUpload } from "../lambda/core/http/multipart.js";
-import { sharedClassifier } from "../lambda/core/model/shared-classifier.js";
+import { inProcessModel as sharedClassifier } from "../lambda/core/model/in-process-model.js";
 import { handler } from "../lambda/handler.js";
 import { restApiEvent, lambdaContext } from "./support/api-gateway-events.js";
 import { imageForm } from "./support/forms.js";

@@ -29,8 +29,8 @@ export interface ErrorBody {
 }
 
 /** Base of every error that is the client's to fix or the service's to report. */
-export class ClassifierError extends Error {
-  override readonly name: string = "ClassifierError";
+export class ApiError extends Error {
+  override readonly name: string = "ApiError";
 
   constructor(
     readonly status: number,
@@ -47,7 +47,7 @@ export class ClassifierError extends Error {
 }
 
 /** 400: the request or its form cannot be read. */
-export class BadRequestError extends ClassifierError {
+export class BadRequestError extends ApiError {
   override readonly name = "BadRequestError";
   constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
     super(400, code, message, options);
@@ -55,7 +55,7 @@ export class BadRequestError extends ClassifierError {
 }
 
 /** 413: the body, the file or the image's declared dimensions are over a limit. */
-export class PayloadTooLargeError extends ClassifierError {
+export class PayloadTooLargeError extends ApiError {
   override readonly name = "PayloadTooLargeError";
   constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
     super(413, code, message, options);
@@ -63,7 +63,7 @@ export class PayloadTooLargeError extends ClassifierError {
 }
 
 /** 415: the request or the file is not of a type the service reads. */
-export class UnsupportedMediaTypeError extends ClassifierError {
+export class UnsupportedMediaTypeError extends ApiError {
   override readonly name = "UnsupportedMediaTypeError";
   constructor(message: string, options?: ErrorOptions) {
     super(415, ERROR_CODES.unsupportedMediaType, message, options);
@@ -71,7 +71,7 @@ export class UnsupportedMediaTypeError extends ClassifierError {
 }
 
 /** 422: a JPEG or PNG the model cannot use (corrupt, too small, wrong shape). */
-export class UnusableImageError extends ClassifierError {
+export class UnusableImageError extends ApiError {
   override readonly name = "UnusableImageError";
   constructor(message: string, options?: ErrorOptions) {
     super(422, ERROR_CODES.unusableImage, message, options);
@@ -79,12 +79,12 @@ export class UnusableImageError extends ClassifierError {
 }
 
 /** 404 and 405: no such route, or not with that method. */
-export class RouteError extends ClassifierError {
+export class RouteError extends ApiError {
   override readonly name = "RouteError";
 }
 
 /** 503: the model could not be loaded, so no request can be answered. */
-export class ModelUnavailableError extends ClassifierError {
+export class ModelUnavailableError extends ApiError {
   override readonly name = "ModelUnavailableError";
   constructor(message: string, options?: ErrorOptions) {
     super(503, ERROR_CODES.modelUnavailable, message, options);
@@ -95,7 +95,7 @@ export class ModelUnavailableError extends ClassifierError {
  * 503 for now, not for good: the server is starting, full or shutting down. Retry-After says when to try
  * again, which the CLI and any HTTP client honour.
  */
-export class TemporarilyUnavailableError extends ClassifierError {
+export class TemporarilyUnavailableError extends ApiError {
   override readonly name = "TemporarilyUnavailableError";
   constructor(
     code: ErrorCode,
@@ -107,10 +107,10 @@ export class TemporarilyUnavailableError extends ClassifierError {
   }
 }
 
-/** Turns anything thrown into a ClassifierError, hiding internals of unexpected failures. */
-export function toClassifierError(error: unknown): ClassifierError {
-  if (error instanceof ClassifierError) return error;
-  return new ClassifierError(500, ERROR_CODES.internal, "The classifier failed unexpectedly; try again.", {
+/** Turns anything thrown into an ApiError, hiding internals of unexpected failures. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  return new ApiError(500, ERROR_CODES.internal, "The classifier failed unexpectedly; try again.", {
     cause: error,
   });
 }

@@ -1,6 +1,6 @@
 import type { Worker } from "node:worker_threads";
 import { logger } from "../core/logger.js";
-import type { Classification, Classifier, ExecutionProviderName } from "../core/model/classifier.js";
+import type { Classification, OnnxModel, ExecutionProviderName } from "../core/model/onnx-model.js";
 import type { ModelManifest } from "../core/model/manifest.js";
 import { startReadyWorker } from "./worker-thread.js";
 
@@ -28,7 +28,7 @@ interface Call {
  * so on the server's event loop every batch would stall reading requests and feeding the preprocessing
  * workers. A worker that stops is replaced (the model reloaded); the batches it held fail with 500.
  */
-export class InferenceThread implements Pick<Classifier, "classifyBatch"> {
+export class InferenceThread implements Pick<OnnxModel, "classifyBatch"> {
   private readonly calls = new Map<number, Call>();
   private nextId = 0;
   private closing = false;

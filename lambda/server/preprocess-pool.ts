@@ -1,6 +1,6 @@
 import type { Worker } from "node:worker_threads";
 import { startReadyWorker } from "./worker-thread.js";
-import { ClassifierError, ERROR_CODES, TemporarilyUnavailableError, UnusableImageError, type ErrorCode } from "../core/errors.js";
+import { ApiError, ERROR_CODES, TemporarilyUnavailableError, UnusableImageError, type ErrorCode } from "../core/errors.js";
 import { logger } from "../core/logger.js";
 import type { ImageHeader } from "../core/model/image-header.js";
 import type { PreprocessingSpec } from "../core/model/preprocessing-spec.js";
@@ -33,7 +33,7 @@ interface Task {
   id: number;
   bytes: Uint8Array;
   resolve: (value: { header: ImageHeader; tensor: Float32Array }) => void;
-  reject: (error: ClassifierError) => void;
+  reject: (error: ApiError) => void;
 }
 
 interface Slot {
@@ -67,7 +67,7 @@ export class PreprocessPool {
     return this.waiting.length;
   }
 
-  /** The model input for one image; rejects with the ClassifierError that is its answer. */
+  /** The model input for one image; rejects with the ApiError that is its answer. */
   preprocess(bytes: Uint8Array): Promise<{ header: ImageHeader; tensor: Float32Array }> {
     if (this.closed) return Promise.reject(shuttingDown());
     return new Promise((resolve, reject) => {
@@ -114,7 +114,7 @@ export class PreprocessPool {
     const task = slot.task;
     if (!task || task.id !== message.id) return;
     this.release(slot);
-    if ("error" in message) task.reject(new ClassifierError(message.error.status, message.error.code, message.error.message));
+    if ("error" in message) task.reject(new ApiError(message.error.status, message.error.code, message.error.message));
     else task.resolve({ header: message.header, tensor: message.tensor });
     this.dispatch();
   }
@@ -140,14 +140,14 @@ export class PreprocessPool {
     this.slots.delete(slot);
     if (task) {
       this.release(slot);
-      task.reject(new ClassifierError(500, ERROR_CODES.internal, "The worker preprocessing this image stopped; send it again."));
+      task.reject(new ApiError(500, ERROR_CODES.internal, "The worker preprocessing this image stopped; send it again."));
     }
     if (this.closed) return;
     logger.warn("preprocessing worker exited; starting another", { exitCode });
     this.spawn().catch((error: unknown) => {
       logger.error("could not replace a preprocessing worker", { error: error as Error });
       if (this.slots.size > 0) return;
-      for (const waiting of this.waiting.splice(0)) waiting.reject(new ClassifierError(500, ERROR_CODES.internal, "No preprocessing worker is left to take this image."));
+      for (const waiting of this.waiting.splice(0)) waiting.reject(new ApiError(500, ERROR_CODES.internal, "No preprocessing worker is left to take this image."));
     });
   }
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVER_ENTRIES, startServer, type LocalApiProcess } from "../../tools/support/server-process.js";
 import { xrayFixtures } from "../../tools/support/forms.js";
 import { inProcessImageClassifier } from "../../lambda/core/model/image-classifier.js";
-import { sharedClassifier } from "../../lambda/core/model/shared-classifier.js";
+import { inProcessModel } from "../../lambda/core/model/in-process-model.js";
 import { BATCH_LIMITS } from "../../lambda/core/limits.js";
 
 /** A JSON answer as the tests read it; its shape is what the assertions check. */
@@ -38,7 +38,7 @@ describe("npm run start:gpu over real HTTP", () => {
   it("answers the article's call with what the Lambda handler answers", async () => {
     // Prepare
     const [fixture] = await fixtureFiles();
-    const images = inProcessImageClassifier(await sharedClassifier());
+    const images = inProcessImageClassifier(await inProcessModel());
     const [expected] = await images.classifyImages([fixture!.bytes]);
     // Act
     const { status, json } = await post(`${server.url}/pneumonia_classifier`, batchForm([fixture!]));

@@ -19,7 +19,7 @@ async function workerMain(): Promise<void> {
   // Loaded here rather than at the top, so the ready time reported to the main thread includes loading them.
   const { parseImageUpload } = await import("../../lambda/core/http/multipart.js");
   const { preprocessImage } = await import("../../lambda/core/model/preprocess.js");
-  const { ClassifierError } = await import("../../lambda/core/errors.js");
+  const { ApiError: ClassifierError } = await import("../../lambda/core/errors.js");
   const { IMAGE_LIMITS } = await import("../../lambda/core/limits.js");
   const spec = data.spec;
 

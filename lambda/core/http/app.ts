@@ -1,12 +1,12 @@
 import { BATCH_LIMITS, FORM_LIMITS } from "../limits.js";
 import {
-  ClassifierError,
+  ApiError,
   ERROR_CODES,
   PayloadTooLargeError,
   RouteError,
   TemporarilyUnavailableError,
   UnsupportedMediaTypeError,
-  toClassifierError,
+  toApiError,
 } from "../errors.js";
 import { jsonResponse, type CoreRequest, type CoreResponse } from "./http-types.js";
 import { parseImageUploads, type UploadedFile } from "./multipart.js";
@@ -18,7 +18,7 @@ import { API_ROUTES, type RouteName, type RouteTable } from "./routes.js";
 
 /** What the core needs from its host. */
 export interface AppDependencies {
-  /** Classifies uploaded images; rejects with a ClassifierError (503) while the model is unavailable. */
+  /** Classifies uploaded images; rejects with an ApiError (503) while the model is unavailable. */
   images: () => Promise<ImageClassifier>;
   /** Metrics in Prometheus's text format, for hosts that serve the metrics route. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
@@ -55,7 +55,7 @@ async function classify(request: CoreRequest, { deps }: RouteContext): Promise<C
   const parsed = performance.now();
   const images = await deps.images();
   const [outcome] = await images.classifyImages([upload!.bytes]);
-  if (outcome instanceof ClassifierError) throw outcome;
+  if (outcome instanceof ApiError) throw outcome;
   const { header, result, timingsMs } = outcome!;
   const timings = { parse: millis(started, parsed), ...timingsMs };
   logger.info("classified", {
@@ -76,13 +76,13 @@ async function classifyBatch(request: CoreRequest, { deps }: RouteContext): Prom
   const outcomes = await images.classifyImages(uploads.map((upload) => upload.bytes));
   const results = outcomes.map((outcome, i) => {
     const file = uploads[i]!.filename;
-    if (outcome instanceof ClassifierError) return { file, status: outcome.status, ...outcome.toBody() };
+    if (outcome instanceof ApiError) return { file, status: outcome.status, ...outcome.toBody() };
     return { file, status: 200, ...outcome.result };
   });
   const timingsMs = { parse: millis(started, parsed), total: millis(started) };
   logger.info("classified batch", {
     images: uploads.length,
-    failed: outcomes.filter((outcome) => outcome instanceof ClassifierError).length,
+    failed: outcomes.filter((outcome) => outcome instanceof ApiError).length,
     timingsMs,
   });
   return jsonResponse(200, { results, model: modelOf(images), timingsMs });
@@ -136,7 +136,7 @@ function findRoute(index: ReturnType<typeof routeIndex>, request: CoreRequest): 
 }
 
 /** Headers an error answer carries besides its JSON: Allow on 405, Retry-After on a temporary 503. */
-function errorHeaders(error: ClassifierError, allowed: string[]): Record<string, string> {
+function errorHeaders(error: ApiError, allowed: string[]): Record<string, string> {
   if (error.code === ERROR_CODES.methodNotAllowed) return { allow: allowed.join(", ") };
   if (error instanceof TemporarilyUnavailableError) return { "retry-after": String(error.retryAfterSeconds) };
   return {};
@@ -153,7 +153,7 @@ export function createApp(deps: AppDependencies, routes: RouteTable = API_ROUTES
     try {
       return await findRoute(index, request)(request, { deps, routes });
     } catch (thrown) {
-      const error = toClassifierError(thrown);
+      const error = toApiError(thrown);
       const details = { status: error.status, code: error.code, path: request.path, durationMs: millis(started) };
       if (error.status >= 500 && !(error instanceof TemporarilyUnavailableError)) logger.error("request failed", { ...details, error: thrown as Error });
       else logger.warn("request refused", { ...details, reason: error.message });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { globSync } from "tinyglobby";
-import { executionProvidersFromEnv, loadClassifier } from "../../../lambda/core/model/shared-classifier.js";
+import { executionProvidersFromEnv, loadOnnxModel } from "../../../lambda/core/model/load-onnx-model.js";
 import { defaultModelDir } from "../../../lambda/core/model/manifest.js";
 
 describe("executionProvidersFromEnv", () => {
@@ -20,12 +20,12 @@ describe("executionProvidersFromEnv", () => {
 /** Whether onnxruntime-node has its CUDA provider here (the GPU image downloads it; npm ci does not). */
 const cudaProviderPresent = globSync("node_modules/onnxruntime-node/bin/napi-v*/linux/x64/libonnxruntime_providers_cuda.so").length > 0;
 
-describe("loadClassifier", () => {
+describe("loadOnnxModel", () => {
   it.skipIf(cudaProviderPresent)("runs on the CPU when CUDA is asked for but cannot load", async () => {
     // Act
-    const classifier = await loadClassifier(defaultModelDir(), { executionProviders: ["cuda", "cpu"], threads: 1 });
+    const model = await loadOnnxModel(defaultModelDir(), { executionProviders: ["cuda", "cpu"], threads: 1 });
     // Assess
-    expect(classifier.executionProviders).toEqual(["cpu"]);
-    await expect(classifier.classify(new Float32Array(classifier.inputSize))).resolves.toHaveProperty("prediction");
+    expect(model.executionProviders).toEqual(["cpu"]);
+    await expect(model.classify(new Float32Array(model.inputSize))).resolves.toHaveProperty("prediction");
   });
 });

@@ -17,7 +17,7 @@ export interface Classification {
 export type ExecutionProviderName = ort.InferenceSession.ExecutionProviderName;
 
 /** Options for loading; every one has a default suited to one process serving one request at a time. */
-export interface ClassifierOptions {
+export interface OnnxModelOptions {
   /** Threads for one inference on the CPU. @default - the CPUs the process can use */
   threads?: number;
   /**
@@ -35,7 +35,7 @@ export interface ClassifierOptions {
 }
 
 /** One ONNX Runtime session over the model a manifest describes. Create one per process. */
-export class Classifier {
+export class OnnxModel {
   private constructor(
     readonly manifest: ModelManifest,
     private readonly session: ort.InferenceSession,
@@ -44,7 +44,7 @@ export class Classifier {
   ) {}
 
   /** Reads the manifest, checks the model file's sha256, creates the session and warms it with one inference. */
-  static async load(modelDir: string, options: ClassifierOptions = {}): Promise<Classifier> {
+  static async load(modelDir: string, options: OnnxModelOptions = {}): Promise<OnnxModel> {
     const manifest = await readManifest(modelDir);
     const modelPath = join(modelDir, manifest.file);
     const modelBytes = await readFile(modelPath);
@@ -61,10 +61,10 @@ export class Classifier {
       graphOptimizationLevel: "all",
       extra: { session: { intra_op: { allow_spinning: options.spinWhileIdle === false ? "0" : "1" } } },
     });
-    const classifier = new Classifier(manifest, session, executionProviders);
+    const model = new OnnxModel(manifest, session, executionProviders);
     // The first run allocates and tunes kernels; paying it at start-up keeps it off the first request.
-    await classifier.classify(new Float32Array(classifier.inputSize));
-    return classifier;
+    await model.classify(new Float32Array(model.inputSize));
+    return model;
   }
 
   /** Values in one image's input tensor. */

@@ -1,23 +1,6 @@
-import { Classifier, type ClassifierOptions, type ExecutionProviderName } from "./classifier.js";
+import { OnnxModel, type OnnxModelOptions, type ExecutionProviderName } from "./onnx-model.js";
 import { defaultModelDir } from "./manifest.js";
-import { ModelUnavailableError } from "../errors.js";
 import { logger } from "../logger.js";
-
-let loading: Promise<Classifier> | undefined;
-
-/**
- * The process's one classifier, loaded on first call. A failed load is logged, answered as 503 and
- * retried by the next call, so a transient failure does not poison a warm Lambda environment.
- */
-export function sharedClassifier(modelDir: string = defaultModelDir()): Promise<Classifier> {
-  loading ??= loadClassifier(modelDir).catch((error: unknown) => {
-    loading = undefined;
-    throw new ModelUnavailableError("The model could not be loaded; the service cannot classify right now. Retry later.", {
-      cause: error,
-    });
-  });
-  return loading;
-}
 
 /**
  * Execution providers from ONNX_EXECUTION_PROVIDERS: names separated by commas, in order of preference
@@ -34,26 +17,26 @@ export function executionProvidersFromEnv(value = process.env.ONNX_EXECUTION_PRO
  * libraries), onnxruntime fails rather than falling back: the load is retried on the CPU, with a warning, so
  * the service still answers, slower. A failure on the CPU is logged and thrown.
  */
-export async function loadClassifier(modelDir: string = defaultModelDir(), options: ClassifierOptions = {}): Promise<Classifier> {
+export async function loadOnnxModel(modelDir: string = defaultModelDir(), options: OnnxModelOptions = {}): Promise<OnnxModel> {
   const started = performance.now();
   const executionProviders = options.executionProviders ?? executionProvidersFromEnv();
-  let classifier: Classifier;
+  let model: OnnxModel;
   try {
-    classifier = await Classifier.load(modelDir, { ...options, executionProviders }).catch(async (error: unknown) => {
+    model = await OnnxModel.load(modelDir, { ...options, executionProviders }).catch(async (error: unknown) => {
       if (executionProviders.every((provider) => provider === "cpu")) throw error;
       logger.warn("execution providers unavailable, falling back to the CPU", { requested: executionProviders, error: error as Error });
-      return Classifier.load(modelDir, { ...options, executionProviders: ["cpu"] });
+      return OnnxModel.load(modelDir, { ...options, executionProviders: ["cpu"] });
     });
   } catch (error) {
     logger.error("model failed to load", { modelDir, error: error as Error });
     throw error;
   }
-  const { name, version, sha256 } = classifier.manifest;
+  const { name, version, sha256 } = model.manifest;
   logger.info("model loaded", {
     model: { name, version, sha256 },
-    executionProviders: classifier.executionProviders,
+    executionProviders: model.executionProviders,
     requestedExecutionProviders: executionProviders,
     loadMs: Math.round(performance.now() - started),
   });
-  return classifier;
+  return model;
 }
