@@ -3,8 +3,7 @@ import { createApp } from "./core/http/app.js";
 import { inProcessModel } from "./core/model/in-process-model.js";
 import { inProcessImageClassifier, type ImageClassifier } from "./core/model/image-classifier.js";
 import { warmJpegDecoder } from "./core/model/mozjpeg-format.js";
-import { ERROR_CODES } from "./core/errors.js";
-import { jsonResponse } from "./core/http/http-types.js";
+import { BadRequestError, ERROR_CODES } from "./core/errors.js";
 import { logger } from "./core/logger.js";
 import { apiRequestIdOf, toCoreRequest, toProxyResult, type ApiGatewayEvent, type ApiGatewayResult } from "./adapters/api-gateway-event.js";
 
@@ -27,9 +26,7 @@ export async function handler(event: ApiGatewayEvent, context: Context): Promise
       request = toCoreRequest(event);
     } catch (error) {
       logger.warn("event is not an API Gateway proxy event", { error: error as Error });
-      return toProxyResult(
-        jsonResponse(400, { error: { code: ERROR_CODES.badRequest, message: "The event is not an API Gateway proxy event (payload 1.0 or 2.0)." } }),
-      );
+      return toProxyResult(new BadRequestError(ERROR_CODES.badRequest, "The event is not an API Gateway proxy event (payload 1.0 or 2.0).").toResponse());
     }
     return toProxyResult(await app(request));
   } finally {

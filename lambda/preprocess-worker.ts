@@ -17,9 +17,9 @@ port.on("message", ({ id, bytes }: ToWorker) => {
   preprocessImage(bytes, spec).then(
     ({ header, tensor }) => port.postMessage({ id, header, tensor } satisfies FromWorker, [tensor.buffer as ArrayBuffer]),
     (error: unknown) => {
-      const { status, code, message } = toApiError(error);
-      if (status >= 500) logger.error("preprocessing failed unexpectedly", { error: error as Error });
-      port.postMessage({ id, error: { status, code, message } } satisfies FromWorker);
+      const answer = toApiError(error);
+      if (answer.status >= 500) logger.error("preprocessing failed unexpectedly", { error: error as Error });
+      port.postMessage({ id, error: answer.toData() } satisfies FromWorker);
     },
   );
 });

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { APIGatewayProxyEvent, Context } from "aws-lambda";
 import { FORM_LIMITS, PLATFORM_LIMITS } from "../core/limits.js";
-import { ERROR_CODES } from "../core/errors.js";
+import { ERROR_CODES, InternalError, PayloadTooLargeError, type ApiError } from "../core/errors.js";
 import { BINARY_MEDIA_TYPES } from "../core/http/http-types.js";
 import { mediaTypeOf } from "../core/http/multipart.js";
 import type { ApiGatewayEvent, ApiGatewayResult } from "./api-gateway-event.js";
@@ -88,6 +88,12 @@ function localContext(): Context {
   };
 }
 
+function writeError(response: ServerResponse, error: ApiError, onSent?: () => void): void {
+  const { statusCode, headers, body } = error.toResponse();
+  response.writeHead(statusCode, headers);
+  response.end(body, onSent);
+}
+
 function writeResult(response: ServerResponse, result: ApiGatewayResult): void {
   const { statusCode = 200, headers = {}, body = "", isBase64Encoded = false } = typeof result === "string" ? { body: result } : result;
   response.writeHead(statusCode, headers as Record<string, string>);
@@ -105,23 +111,21 @@ export function createLocalApi(handler: ProxyHandler): Server {
       const read = await readBody(request, FORM_LIMITS.maxBodyBytes);
       if (!("body" in read)) {
         const message = `The request body is over API Gateway's ${FORM_LIMITS.maxBodyBytes / 2 ** 20} MiB limit; send a smaller image.`;
-        response.writeHead(413, { "content-type": "application/json", connection: "close" });
-        response.end(JSON.stringify({ error: { code: ERROR_CODES.payloadTooLarge, message } }), () => request.destroy());
+        response.setHeader("connection", "close");
+        writeError(response, new PayloadTooLargeError(ERROR_CODES.payloadTooLarge, message), () => request.destroy());
         return;
       }
       const event = toRestApiEvent(request, read.body);
       if (eventSizeBytes(event) > PLATFORM_LIMITS.lambdaInvokePayloadBytes) {
         const message = `The request is over Lambda's ${PLATFORM_LIMITS.lambdaInvokePayloadBytes / 2 ** 20} MiB invoke limit once base64-encoded; send a smaller image, or send it to the GPU route (/gpu/pneumonia_classifier).`;
-        response.writeHead(413, { "content-type": "application/json" });
-        response.end(JSON.stringify({ error: { code: ERROR_CODES.payloadTooLarge, message } }));
+        writeError(response, new PayloadTooLargeError(ERROR_CODES.payloadTooLarge, message));
         return;
       }
       writeResult(response, await handler(event, localContext()));
     })().catch((error: unknown) => {
       // The handler maps every error itself; reaching here means the connection broke mid-request.
       if (!response.headersSent) {
-        response.writeHead(500, { "content-type": "application/json" });
-        response.end(JSON.stringify({ error: { code: ERROR_CODES.internal, message: `The local front failed: ${(error as Error).message}` } }));
+        writeError(response, new InternalError("The local front failed; send the request again.", { cause: error }));
       } else response.destroy();
     });
   });

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { once } from "node:events";
-import { ERROR_CODES, type ErrorCode } from "../core/errors.js";
+import { ERROR_CODES, InternalError, PayloadTooLargeError, TemporarilyUnavailableError } from "../core/errors.js";
 import type { App } from "../core/http/app.js";
 import type { CoreRequest, CoreResponse } from "../core/http/http-types.js";
 import { ByteBudget, readBody } from "./request-body.js";
@@ -38,10 +38,6 @@ function writeResponse(response: ServerResponse, { statusCode, headers, body }: 
   });
 }
 
-function refusal(status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}): CoreResponse {
-  return { statusCode: status, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ error: { code, message } }) };
-}
-
 /**
  * The batching server's HTTP front: each request becomes a CoreRequest for the app and its answer the HTTP
  * response, nothing more. Bodies are bounded one by one and all together, so no client can exhaust memory.
@@ -59,9 +55,9 @@ export function createNodeHttpFront(app: App, options: NodeHttpOptions): NodeHtt
       response.setHeader("connection", "close");
       const refused =
         read.refused === "too-large"
-          ? refusal(413, ERROR_CODES.payloadTooLarge, `The request body is over ${options.maxBodyBytes / 2 ** 20} MiB; send fewer or smaller images.`)
-          : refusal(503, ERROR_CODES.overloaded, "The server holds as many uploads as it may right now; retry after a second.", { "retry-after": "1" });
-      await writeResponse(response, refused);
+          ? new PayloadTooLargeError(ERROR_CODES.payloadTooLarge, `The request body is over ${options.maxBodyBytes / 2 ** 20} MiB; send fewer or smaller images.`)
+          : new TemporarilyUnavailableError(ERROR_CODES.overloaded, "The server holds as many uploads as it may right now; retry after a second.", 1);
+      await writeResponse(response, refused.toResponse());
       request.destroy();
       return;
     }
@@ -80,7 +76,7 @@ export function createNodeHttpFront(app: App, options: NodeHttpOptions): NodeHtt
     answer(request, response)
       .catch(() => {
         // The app answers every error itself; reaching here means the connection broke mid-request.
-        if (!response.headersSent) void writeResponse(response, refusal(500, ERROR_CODES.internal, "The server failed to answer; send the request again."));
+        if (!response.headersSent) void writeResponse(response, new InternalError("The server failed to answer; send the request again.").toResponse());
         else response.destroy();
       })
       .finally(() => {

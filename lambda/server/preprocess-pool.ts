@@ -1,6 +1,14 @@
 import type { Worker } from "node:worker_threads";
 import { startReadyWorker } from "./worker-thread.js";
-import { ApiError, ERROR_CODES, TemporarilyUnavailableError, UnusableImageError, type ErrorCode } from "../core/errors.js";
+import {
+  ERROR_CODES,
+  InternalError,
+  TemporarilyUnavailableError,
+  UnusableImageError,
+  apiErrorFromData,
+  type ApiError,
+  type ApiErrorData,
+} from "../core/errors.js";
 import { logger } from "../core/logger.js";
 import type { ImageHeader } from "../core/model/image-header.js";
 import type { PreprocessingSpec } from "../core/model/preprocessing-spec.js";
@@ -15,7 +23,7 @@ export type ToWorker = { id: number; bytes: Uint8Array };
 export type FromWorker =
   | { ready: true }
   | { id: number; header: ImageHeader; tensor: Float32Array }
-  | { id: number; error: { status: number; code: ErrorCode; message: string } };
+  | { id: number; error: ApiErrorData };
 
 /** Options of the pool; the batching server reads them from its environment. */
 export interface PreprocessPoolOptions {
@@ -114,7 +122,7 @@ export class PreprocessPool {
     const task = slot.task;
     if (!task || task.id !== message.id) return;
     this.release(slot);
-    if ("error" in message) task.reject(new ApiError(message.error.status, message.error.code, message.error.message));
+    if ("error" in message) task.reject(apiErrorFromData(message.error));
     else task.resolve({ header: message.header, tensor: message.tensor });
     this.dispatch();
   }
@@ -140,14 +148,14 @@ export class PreprocessPool {
     this.slots.delete(slot);
     if (task) {
       this.release(slot);
-      task.reject(new ApiError(500, ERROR_CODES.internal, "The worker preprocessing this image stopped; send it again."));
+      task.reject(new InternalError("The worker preprocessing this image stopped; send it again."));
     }
     if (this.closed) return;
     logger.warn("preprocessing worker exited; starting another", { exitCode });
     this.spawn().catch((error: unknown) => {
       logger.error("could not replace a preprocessing worker", { error: error as Error });
       if (this.slots.size > 0) return;
-      for (const waiting of this.waiting.splice(0)) waiting.reject(new ApiError(500, ERROR_CODES.internal, "No preprocessing worker is left to take this image."));
+      for (const waiting of this.waiting.splice(0)) waiting.reject(new InternalError("No preprocessing worker is left to take this image."));
     });
   }
 }

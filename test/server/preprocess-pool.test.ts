@@ -4,6 +4,8 @@ import { PreprocessPool } from "../../lambda/server/preprocess-pool.js";
 import { preprocessImage } from "../../lambda/core/model/preprocess.js";
 import { defaultModelDir, readManifest } from "../../lambda/core/model/manifest.js";
 import { xrayFixtures } from "../../tools/support/forms.js";
+import { PayloadTooLargeError, UnsupportedMediaTypeError, UnusableImageError } from "../../lambda/core/errors.js";
+import { jpegDeclaring } from "../support/crafted-images.js";
 
 const WORKER = new URL("../../lambda/preprocess-worker.ts", import.meta.url);
 const spec = (await readManifest(defaultModelDir())).input.preprocessing;
@@ -29,15 +31,23 @@ describe("PreprocessPool", () => {
     }
   });
 
-  it("answers a truncated JPEG with the core's 422", async () => {
+  it("answers a refused image with the core's error, rebuilt as its own subclass on this side of the thread", async () => {
     // Prepare
     pool = await PreprocessPool.start({ workerUrl: WORKER, threads: 1, spec, taskTimeoutMs: 10_000 });
     const [fixture] = await xrayFixtures();
     const truncated = (await readFile(fixture!.path)).subarray(0, 2000);
+    const refused = [
+      [truncated, UnusableImageError, 422, "UNUSABLE_IMAGE"],
+      [Buffer.from("patient notes, not an image"), UnsupportedMediaTypeError, 415, "UNSUPPORTED_MEDIA_TYPE"],
+      [jpegDeclaring(60_000, 60_000), PayloadTooLargeError, 413, "IMAGE_TOO_LARGE"],
+    ] as const;
     // Act
-    const preprocessing = pool.preprocess(truncated);
+    const errors = await Promise.all(refused.map(([bytes]) => pool!.preprocess(bytes).catch((error: unknown) => error)));
     // Assess
-    await expect(preprocessing).rejects.toMatchObject({ status: 422, code: "UNUSABLE_IMAGE" });
+    refused.forEach(([, type, status, code], i) => {
+      expect(errors[i]).toBeInstanceOf(type);
+      expect(errors[i]).toMatchObject({ status, code });
+    });
   });
 
   it("answers an image over the time limit with 422 and replaces its worker, so the next image is answered too", async () => {

@@ -2,8 +2,9 @@ import { BATCH_LIMITS, FORM_LIMITS } from "../limits.js";
 import {
   ApiError,
   ERROR_CODES,
+  MethodNotAllowedError,
+  NotFoundError,
   PayloadTooLargeError,
-  RouteError,
   TemporarilyUnavailableError,
   UnsupportedMediaTypeError,
   toApiError,
@@ -98,7 +99,7 @@ async function loadedModel(deps: AppDependencies) {
 }
 
 async function metrics(_request: CoreRequest, { deps }: RouteContext): Promise<CoreResponse> {
-  if (!deps.metrics) throw new RouteError(404, ERROR_CODES.notFound, "This host keeps no metrics.");
+  if (!deps.metrics) throw new NotFoundError("This host keeps no metrics.");
   const { contentType, body } = await deps.metrics();
   return { statusCode: 200, headers: { "content-type": contentType }, body };
 }
@@ -126,20 +127,14 @@ function routeIndex(routes: RouteTable): Readonly<Record<string, Readonly<Record
 function findRoute(index: ReturnType<typeof routeIndex>, request: CoreRequest): Route {
   const methods = Object.hasOwn(index, request.path) ? index[request.path]! : undefined;
   if (!methods) {
-    throw new RouteError(404, ERROR_CODES.notFound, `No route ${request.path}; see /docs for the API.`);
+    throw new NotFoundError(`No route ${request.path}; see /docs for the API.`);
   }
   const route = Object.hasOwn(methods, request.method) ? methods[request.method] : undefined;
   if (!route) {
-    throw new RouteError(405, ERROR_CODES.methodNotAllowed, `${request.path} takes ${Object.keys(methods).join(", ")}, not ${request.method}.`);
+    const allowed = Object.keys(methods);
+    throw new MethodNotAllowedError(`${request.path} takes ${allowed.join(", ")}, not ${request.method}.`, allowed);
   }
   return route;
-}
-
-/** Headers an error answer carries besides its JSON: Allow on 405, Retry-After on a temporary 503. */
-function errorHeaders(error: ApiError, allowed: string[]): Record<string, string> {
-  if (error.code === ERROR_CODES.methodNotAllowed) return { allow: allowed.join(", ") };
-  if (error instanceof TemporarilyUnavailableError) return { "retry-after": String(error.retryAfterSeconds) };
-  return {};
 }
 
 /**
@@ -157,7 +152,7 @@ export function createApp(deps: AppDependencies, routes: RouteTable = API_ROUTES
       const details = { status: error.status, code: error.code, path: request.path, durationMs: millis(started) };
       if (error.status >= 500 && !(error instanceof TemporarilyUnavailableError)) logger.error("request failed", { ...details, error: thrown as Error });
       else logger.warn("request refused", { ...details, reason: error.message });
-      return jsonResponse(error.status, error.toBody(), errorHeaders(error, Object.keys(index[request.path] ?? {})));
+      return error.toResponse();
     }
   };
 }
