@@ -6,6 +6,7 @@
 import { startBatchingServer } from "./server/batching-server.js";
 import { serverConfigFromEnv } from "./server/server-config.js";
 import { siblingWorkerUrl } from "./server/worker-thread.js";
+import { exitIfCannotListen, stopOnSignal } from "./adapters/entry-point.js";
 import { logger } from "./core/logger.js";
 
 // The workers sit next to this file: lambda/*.ts under tsx, dist/lambda/*.mjs in the bundle.
@@ -21,18 +22,8 @@ try {
   console.error((error as Error).message);
   process.exit(2);
 }
-const server = await startBatchingServer(config, workerUrls).catch((error: unknown) => {
-  // Listening failed: the port is taken, say, or the host name cannot be bound.
-  logger.error("the server could not listen", { port: config.port, host: config.host, error: error as Error });
-  console.error(`Cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
-  process.exit(1);
-});
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    logger.info("signal received", { signal });
-    void server.shutdown().then((finished) => process.exit(finished ? 0 : 1));
-  });
-}
+const server = await startBatchingServer(config, workerUrls).catch(exitIfCannotListen);
+stopOnSignal(() => server.shutdown());
 try {
   await server.ready;
 } catch (error) {

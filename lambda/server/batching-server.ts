@@ -1,11 +1,11 @@
-import type { AddressInfo } from "node:net";
 import { createApp } from "../core/http/app.js";
 import { ERROR_CODES, TemporarilyUnavailableError } from "../core/errors.js";
-import { BATCH_LIMITS } from "../core/limits.js";
+import { BATCH_LIMITS, MIB } from "../core/limits.js";
 import { logger } from "../core/logger.js";
 import { defaultModelDir } from "../core/model/manifest.js";
 import { SERVER_ROUTES } from "../core/http/routes.js";
-import { createNodeHttpFront } from "../adapters/node-http.js";
+import { API_HOSTS, batchTooLargeError } from "../core/http/api-host.js";
+import { appHandler, createNodeHttpFront } from "../adapters/node-http.js";
 import { BatchingImageClassifier } from "./batching-image-classifier.js";
 import { InferenceBatcher } from "./inference-batcher.js";
 import { InferenceThread } from "./inference-thread.js";
@@ -31,16 +31,17 @@ type State = { phase: "starting" } | { phase: "ready"; images: BatchingImageClas
 const STARTING = new TemporarilyUnavailableError(ERROR_CODES.modelUnavailable, "The server is loading and warming up the model; retry in a few seconds.", 5);
 const DRAINING = new TemporarilyUnavailableError(ERROR_CODES.shuttingDown, "This instance is shutting down; send the request again (to another instance).", 1);
 
-/**
- * The GPU service's server: the API's routes, the batch route and /metrics, over worker-thread
- * preprocessing and dynamic batching. It listens at once, answering 503 until the model is warm.
- */
 /** The worker modules the server starts: lambda/preprocess-worker and lambda/inference-worker, .ts or bundled .mjs. */
 export interface WorkerUrls {
   preprocess: URL;
   inference: URL;
 }
 
+/**
+ * The GPU service's server: the API's routes, the batch route and /metrics, over worker-thread
+ * preprocessing and dynamic batching. It listens at once, answering 503 until the model is warm; it rejects
+ * with a ListenError when it cannot listen.
+ */
 export async function startBatchingServer(config: BatchingServerConfig, workerUrls: WorkerUrls, modelDir = defaultModelDir()): Promise<BatchingServer> {
   let state: State = { phase: "starting" };
   let pool: PreprocessPool | undefined;
@@ -55,18 +56,15 @@ export async function startBatchingServer(config: BatchingServerConfig, workerUr
     if (state.phase === "ready") return state.images;
     throw state.phase === "starting" ? STARTING : DRAINING;
   };
-  const app = createApp({ images, metrics: () => metrics.render() }, SERVER_ROUTES);
+  const app = createApp({ images, metrics: () => metrics.render() }, API_HOSTS.batching);
   const knownPaths = new Set(Object.values(SERVER_ROUTES).map((route) => route.path));
-  const front = createNodeHttpFront(metrics.instrument(app, knownPaths), {
+  const front = createNodeHttpFront(appHandler(metrics.instrument(app, knownPaths)), {
+    // The batch route's limit: the classify route's own (lower) limit is the app's to answer.
     maxBodyBytes: BATCH_LIMITS.maxBodyBytes,
-    maxBufferedBytes: config.maxBufferedMiB * 2 ** 20,
+    tooLarge: batchTooLargeError,
+    maxBufferedBytes: config.maxBufferedMiB * MIB,
   });
-
-  await new Promise<void>((resolve, reject) => {
-    front.server.once("error", reject);
-    front.server.listen(config.port, config.host, resolve);
-  });
-  const url = `http://${config.host}:${(front.server.address() as AddressInfo).port}`;
+  const url = await front.listen(config.port, config.host);
   logger.info("batching server listening; warming up", { url, config });
 
   const ready = (async () => {

@@ -1,5 +1,5 @@
 import busboy from "busboy";
-import { FORM_LIMITS, IMAGE_LIMITS } from "../limits.js";
+import { FORM_LIMITS, IMAGE_LIMITS, mib } from "../limits.js";
 import { BadRequestError, ApiError, ERROR_CODES, PayloadTooLargeError, UnsupportedMediaTypeError } from "../errors.js";
 
 /** The one file a form upload carries. */
@@ -83,7 +83,7 @@ function collectUploads(parser: busboy.Busboy, body: Buffer, maxFiles: number): 
       uploads.push(file);
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
       stream.on("limit", () =>
-        fail(new PayloadTooLargeError(ERROR_CODES.payloadTooLarge, `${describe(file, uploads.length, maxFiles)} is over ${IMAGE_LIMITS.maxFileBytes / 2 ** 20} MiB; send a smaller JPEG or PNG.`)),
+        fail(new PayloadTooLargeError(ERROR_CODES.payloadTooLarge, `${describe(file, uploads.length, maxFiles)} is over ${mib(IMAGE_LIMITS.maxFileBytes)}; send a smaller JPEG or PNG.`)),
       );
       stream.on("end", () => {
         file.bytes = Buffer.concat(chunks);
