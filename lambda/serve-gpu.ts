@@ -6,7 +6,8 @@
 import { startBatchingServer } from "./server/batching-server.js";
 import { serverConfigFromEnv } from "./server/server-config.js";
 import { siblingWorkerUrl } from "./server/worker-thread.js";
-import { exitIfCannotListen, stopOnSignal } from "./adapters/entry-point.js";
+import { exitIfCannotListen, reportModelUnavailable, stopOnSignal } from "./adapters/entry-point.js";
+import { ModelUnavailableError } from "./core/errors.js";
 import { logger } from "./core/logger.js";
 
 // The workers sit next to this file: lambda/*.ts under tsx, dist/lambda/*.mjs in the bundle.
@@ -26,8 +27,12 @@ const server = await startBatchingServer(config, workerUrls).catch(exitIfCannotL
 stopOnSignal(() => server.shutdown());
 try {
   await server.ready;
+  console.error(`Pneumonia classifier (batching server) ready at ${server.url}/pneumonia_classifier (docs: ${server.url}/docs, metrics: ${server.url}/metrics)`);
 } catch (error) {
-  logger.error("the server could not start", { error: error as Error });
-  process.exit(1);
+  // A model that cannot load leaves the server up, answering 503 with the reason; anything else ends it.
+  if (!(error instanceof ModelUnavailableError)) {
+    logger.error("the server could not start", { error: error as Error });
+    process.exit(1);
+  }
+  reportModelUnavailable(server.url, error);
 }
-console.error(`Pneumonia classifier (batching server) ready at ${server.url}/pneumonia_classifier (docs: ${server.url}/docs, metrics: ${server.url}/metrics)`);

@@ -1,4 +1,7 @@
+import type { ModelUnavailableError } from "../core/errors.js";
 import { logger } from "../core/logger.js";
+import { defaultModelDir } from "../core/model/manifest.js";
+import { ModelLoadError } from "../core/model/model-load-error.js";
 import { ListenError } from "./listen-error.js";
 
 /**
@@ -22,4 +25,16 @@ export function stopOnSignal(stop: () => Promise<boolean>): void {
       void stop().then((finished) => process.exit(finished ? 0 : 1));
     });
   }
+}
+
+/**
+ * Says on stderr, in the line where "ready" would be, that the server is up but cannot classify and what
+ * to fix. The reason was logged at ERROR where the load failed; requests get 503 MODEL_UNAVAILABLE.
+ */
+export function reportModelUnavailable(url: string, error: ModelUnavailableError): void {
+  const why = error.cause instanceof ModelLoadError ? error.cause.reason : String((error.cause as Error | undefined)?.message ?? error.message);
+  console.error(
+    `Pneumonia classifier at ${url} cannot classify: the model in ${defaultModelDir()} could not be loaded (${why}). ` +
+      "Set MODEL_DIR to the model's folder and restart; until then /health and classification answer 503 MODEL_UNAVAILABLE.",
+  );
 }

@@ -1,5 +1,6 @@
 import { createApp } from "../core/http/app.js";
-import { ERROR_CODES, TemporarilyUnavailableError } from "../core/errors.js";
+import { ERROR_CODES, TemporarilyUnavailableError, type ModelUnavailableError } from "../core/errors.js";
+import { ModelLoadError, modelUnavailableError } from "../core/model/model-load-error.js";
 import { BATCH_LIMITS, MIB } from "../core/limits.js";
 import { logger } from "../core/logger.js";
 import { defaultModelDir } from "../core/model/manifest.js";
@@ -17,7 +18,11 @@ import type { BatchingServerConfig } from "./server-config.js";
 export interface BatchingServer {
   /** Where it listens, e.g. http://127.0.0.1:8080. */
   url: string;
-  /** Resolves once the model is loaded and a warm-up batch ran; from then /health answers 200. */
+  /**
+   * Resolves once the model is loaded and a warm-up batch ran; from then /health answers 200. Rejects with a
+   * ModelUnavailableError when the model cannot be loaded (the server stays up, answering 503 with the
+   * reason), with another error when it cannot start otherwise.
+   */
   ready: Promise<void>;
   /**
    * Refuses new work (503, /health too, so load balancers stop sending), answers everything in progress,
@@ -26,7 +31,11 @@ export interface BatchingServer {
   shutdown(): Promise<boolean>;
 }
 
-type State = { phase: "starting" } | { phase: "ready"; images: BatchingImageClassifier } | { phase: "draining" };
+type State =
+  | { phase: "starting" }
+  | { phase: "ready"; images: BatchingImageClassifier }
+  | { phase: "unavailable"; error: ModelUnavailableError }
+  | { phase: "draining" };
 
 const STARTING = new TemporarilyUnavailableError(ERROR_CODES.modelUnavailable, "The server is loading and warming up the model; retry in a few seconds.", 5);
 const DRAINING = new TemporarilyUnavailableError(ERROR_CODES.shuttingDown, "This instance is shutting down; send the request again (to another instance).", 1);
@@ -54,6 +63,7 @@ export async function startBatchingServer(config: BatchingServerConfig, workerUr
   });
   const images = async () => {
     if (state.phase === "ready") return state.images;
+    if (state.phase === "unavailable") throw state.error;
     throw state.phase === "starting" ? STARTING : DRAINING;
   };
   const app = createApp({ images, metrics: () => metrics.render() }, API_HOSTS.batching);
@@ -68,7 +78,13 @@ export async function startBatchingServer(config: BatchingServerConfig, workerUr
   logger.info("batching server listening; warming up", { url, config });
 
   const ready = (async () => {
-    model = await InferenceThread.start(workerUrls.inference, { modelDir, threads: config.inferenceThreads });
+    model = await InferenceThread.start(workerUrls.inference, { modelDir, threads: config.inferenceThreads }).catch((error: unknown) => {
+      if (!(error instanceof ModelLoadError)) throw error;
+      // The worker logged why; the server stays up, answering 503 with the reason, /health included.
+      const unavailable = modelUnavailableError(error);
+      if (state.phase === "starting") state = { phase: "unavailable", error: unavailable };
+      throw unavailable;
+    });
     const { manifest, inputSize } = model;
     pool = await PreprocessPool.start({
       workerUrl: workerUrls.preprocess,

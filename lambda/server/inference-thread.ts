@@ -3,6 +3,7 @@ import { logger } from "../core/logger.js";
 import type { Classification, OnnxModel, ExecutionProviderName } from "../core/model/onnx-model.js";
 import type { ModelManifest } from "../core/model/manifest.js";
 import { startReadyWorker } from "./worker-thread.js";
+import { ModelLoadError } from "../core/model/model-load-error.js";
 
 /** What the inference worker is started with. */
 export interface InferenceWorkerData {
@@ -41,7 +42,7 @@ export class InferenceThread implements Pick<OnnxModel, "classifyBatch"> {
     private readonly respawn: () => Promise<{ worker: Worker }>,
   ) {}
 
-  /** Starts the worker and resolves once its model is loaded and warm. */
+  /** Starts the worker and resolves once its model is loaded and warm; rejects with a ModelLoadError when it cannot load it. */
   static async start(workerUrl: URL, data: InferenceWorkerData): Promise<InferenceThread> {
     let thread: InferenceThread | undefined;
     const start = () =>
@@ -50,7 +51,9 @@ export class InferenceThread implements Pick<OnnxModel, "classifyBatch"> {
         onMessage: (message) => thread?.settle(message),
         onExit: (code) => thread?.replace(code),
       });
-    const { worker, ready } = await start();
+    const { worker, ready } = await start().catch((error: unknown) => {
+      throw ModelLoadError.revive(error) ?? error;
+    });
     thread = new InferenceThread(Promise.resolve(worker), ready.manifest, ready.executionProviders, start);
     return thread;
   }

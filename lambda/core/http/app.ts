@@ -1,9 +1,9 @@
 import { BATCH_LIMITS, FORM_LIMITS } from "../limits.js";
 import {
   ApiError,
+  InternalError,
   MethodNotAllowedError,
   NotFoundError,
-  TemporarilyUnavailableError,
   UnsupportedMediaTypeError,
   toApiError,
 } from "../errors.js";
@@ -153,7 +153,8 @@ export function createApp(deps: AppDependencies, host: ApiHost): App {
     } catch (thrown) {
       const error = toApiError(thrown);
       const details = { status: error.status, code: error.code, path: request.path, durationMs: millis(started) };
-      if (error.status >= 500 && !(error instanceof TemporarilyUnavailableError)) logger.error("request failed", { ...details, error: thrown as Error });
+      // Only the unexpected is an ERROR here: a model that cannot load is logged where it fails to load.
+      if (error instanceof InternalError) logger.error("request failed", { ...details, error: thrown as Error });
       else logger.warn("request refused", { ...details, reason: error.message });
       return error.toResponse();
     }

@@ -1,7 +1,7 @@
 import type { OnnxModel } from "./onnx-model.js";
 import { defaultModelDir } from "./manifest.js";
 import { loadOnnxModel } from "./load-onnx-model.js";
-import { ModelUnavailableError } from "../errors.js";
+import { modelUnavailableError } from "./model-load-error.js";
 
 let loading: Promise<OnnxModel> | undefined;
 
@@ -13,9 +13,7 @@ let loading: Promise<OnnxModel> | undefined;
 export function inProcessModel(modelDir: string = defaultModelDir()): Promise<OnnxModel> {
   loading ??= loadOnnxModel(modelDir).catch((error: unknown) => {
     loading = undefined;
-    throw new ModelUnavailableError("The model could not be loaded; the service cannot classify right now. Retry later.", {
-      cause: error,
-    });
+    throw modelUnavailableError(error);
   });
   return loading;
 }
