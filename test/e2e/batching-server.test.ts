@@ -21,6 +21,15 @@ async function post(url: string, form: FormData) {
   return { status: response.status, headers: response.headers, json: (await response.json()) as Json };
 }
 
+/** Waits until the server holds `count` images admitted and not yet answered, as its /metrics says. */
+async function imagesInFlight(url: string, count: number): Promise<void> {
+  for (;;) {
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    if (Number(/^classifier_images_in_flight (\d+)/m.exec(metrics)?.[1]) === count) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 async function fixtureFiles() {
   return Promise.all((await xrayFixtures()).map(async (fixture) => ({ ...fixture, bytes: await readFile(fixture.path) })));
 }
@@ -133,17 +142,19 @@ describe("npm run start:gpu under load and at shutdown", () => {
   });
 
   it("answers every request in progress on SIGTERM, then exits 0", async () => {
-    // Prepare
-    const server = await startServer(SERVER_ENTRIES.batching, { PREPROCESS_THREADS: "1" });
+    // Prepare: a long batch wait holds every image in the server until well after the signal.
+    const server = await startServer(SERVER_ENTRIES.batching, { PREPROCESS_THREADS: "1", BATCH_MAX_SIZE: "64", BATCH_MAX_WAIT_MS: "1000" });
     const fixtures = await fixtureFiles();
-    const inFlight = fixtures.map((fixture) => post(`${server.url}/pneumonia_classifier`, batchForm([fixture])));
-    // Let the bodies arrive, so the requests are in progress when the signal comes.
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    const answeredAt: number[] = [];
+    const inFlight = fixtures.map((fixture) => post(`${server.url}/pneumonia_classifier`, batchForm([fixture])).finally(() => answeredAt.push(performance.now())));
+    await imagesInFlight(server.url, fixtures.length);
     // Act
+    const signalledAt = performance.now();
     const exited = server.stop();
     const answers = await Promise.all(inFlight);
     // Assess
     expect(answers.map((answer) => answer.status)).toEqual(fixtures.map(() => 200));
+    expect(Math.min(...answeredAt)).toBeGreaterThan(signalledAt);
     expect(await exited).toBe(0);
     await expect(fetch(`${server.url}/health`)).rejects.toThrow();
   });
