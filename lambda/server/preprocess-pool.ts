@@ -137,6 +137,8 @@ export class PreprocessPool {
     const task = slot.task;
     if (!task) return;
     this.release(slot);
+    // Out of the pool before it stops, so no image goes to a worker that will not answer; its exit replaces it.
+    this.slots.delete(slot);
     logger.warn("preprocessing overran its time; replacing the worker", { timeoutMs: this.options.taskTimeoutMs });
     task.reject(new UnusableImageError(`The image took over ${this.options.taskTimeoutMs / 1000} s to decode; send an ordinary JPEG or PNG X-ray.`));
     void slot.worker.terminate();

@@ -8,6 +8,7 @@ import { PayloadTooLargeError, UnsupportedMediaTypeError, UnusableImageError } f
 import { jpegDeclaring } from "../support/crafted-images.js";
 
 const WORKER = new URL("../../lambda/preprocess-worker.ts", import.meta.url);
+const HANGING_WORKER = new URL("../support/hanging-preprocess-worker.ts", import.meta.url);
 const spec = (await readManifest(defaultModelDir())).input.preprocessing;
 
 let pool: PreprocessPool | undefined;
@@ -60,6 +61,17 @@ describe("PreprocessPool", () => {
     for (let i = 0; i < 3; i++) answers.push(await pool.preprocess(bytes).catch((error: unknown) => error));
     // Assess
     for (const answer of answers) expect(answer).toMatchObject({ status: 422, message: expect.stringMatching(/took over/) });
+  });
+
+  it("gives the next image to a new worker, not to the one it is stopping after an overrun", async () => {
+    // Prepare: a worker that hangs on demand, so the overrun is certain and its worker busy to the end
+    pool = await PreprocessPool.start({ workerUrl: HANGING_WORKER, threads: 1, spec, taskTimeoutMs: 200 });
+    const overrun = await pool.preprocess(Buffer.from("hang")).catch((error: unknown) => error);
+    // Act
+    const next = await pool.preprocess(Buffer.from("an image")).catch((error: unknown) => error);
+    // Assess
+    expect(overrun).toMatchObject({ status: 422, message: expect.stringMatching(/took over/) });
+    expect(next).toEqual({ header: { type: "image/png", width: 2, height: 2 }, tensor: new Float32Array(4) });
   });
 
   it("refuses the images still waiting when it closes", async () => {
