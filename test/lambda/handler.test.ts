@@ -103,8 +103,8 @@ describe.each(EVENT_VERSIONS)("handler with %s events", (_name, buildEvent) => {
     const { json } = await invoke(buildEvent({ method: "GET", path: "/openapi.json" }));
     // Assess
     const description: string = json.paths["/pneumonia_classifier"].post.description;
-    expect(description).toContain("at most 4.49 MiB here, the most that fits Lambda's 6 MiB invoke limit once base64-encoded");
-    expect(description).not.toContain("at most 10 MiB here");
+    expect(description).toContain("On this host the whole request may be at most 4.49 MiB, the most that fits Lambda's 6 MiB invoke limit once base64-encoded.");
+    expect(description).toContain("Larger requests: /gpu/pneumonia_classifier on this API, which takes up to 10 MiB.");
   });
 
   it("answers an unknown path with 404 and a wrong method with 405", async () => {

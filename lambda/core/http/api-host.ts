@@ -39,13 +39,21 @@ export const API_HOSTS = {
   batching: { routes: SERVER_ROUTES, maxBodyBytes: FORM_LIMITS.maxBodyBytes },
 } as const satisfies Record<string, ApiHost>;
 
+/**
+ * The classify route's body limit on a host in words, for its 413 and its documents: the limit with its
+ * reason ("4.49 MiB, the most that fits..."), and where larger bodies go, if anywhere.
+ */
+export function bodyLimitWords(host: ApiHost): { limit: string; largerBodies?: string } {
+  const limit = `${mib(host.maxBodyBytes)}${host.maxBodyReason ? `, ${host.maxBodyReason}` : ""}`;
+  if (!host.batchingServer) return { limit };
+  return { limit, largerBodies: `${host.batchingServer(API_ROUTES.classify.path)}, which takes up to ${mib(FORM_LIMITS.maxBodyBytes)}` };
+}
+
 /** The 413 of a classify request whose body is over the host's limit: what to do about it on this host. */
 export function bodyTooLargeError(host: ApiHost): PayloadTooLargeError {
-  const reason = host.maxBodyReason ? `, ${host.maxBodyReason}` : "";
-  const elsewhere = host.batchingServer
-    ? `, or send it to ${host.batchingServer(API_ROUTES.classify.path)}, which takes up to ${mib(FORM_LIMITS.maxBodyBytes)}`
-    : "";
-  return new PayloadTooLargeError(ERROR_CODES.payloadTooLarge, `The request body is over ${mib(host.maxBodyBytes)}${reason}; send a smaller image${elsewhere}.`);
+  const { limit, largerBodies } = bodyLimitWords(host);
+  const elsewhere = largerBodies ? `, or send it to ${largerBodies}` : "";
+  return new PayloadTooLargeError(ERROR_CODES.payloadTooLarge, `The request body is over ${limit}; send a smaller image${elsewhere}.`);
 }
 
 /** The 413 of a batch request whose body is over the batch route's limit. */

@@ -1,8 +1,8 @@
 import { ERROR_CODES } from "../errors.js";
 import { BATCH_LIMITS, FORM_LIMITS, IMAGE_LIMITS, mib } from "../limits.js";
 import { LABELS } from "../model/manifest.js";
-import { API_ROUTES, type RouteName } from "./routes.js";
-import type { ApiHost } from "./api-host.js";
+import type { RouteName } from "./routes.js";
+import { bodyLimitWords, type ApiHost } from "./api-host.js";
 
 const errorResponse = (description: string) => ({
   description,
@@ -15,11 +15,8 @@ const IMAGE_RULES =
 
 /** The classify route's size rule on a host: its own body limit, and where larger bodies go. */
 function classifySizeRule(host: ApiHost): string {
-  const reason = host.maxBodyReason ? `, ${host.maxBodyReason}` : "";
-  const elsewhere = host.batchingServer
-    ? ` Larger requests: ${host.batchingServer(API_ROUTES.classify.path)} takes up to ${mib(FORM_LIMITS.maxBodyBytes)}.`
-    : "";
-  return `The whole request may be at most ${mib(host.maxBodyBytes)} here${reason}.${elsewhere}`;
+  const { limit, largerBodies } = bodyLimitWords(host);
+  return `On this host the whole request may be at most ${limit}.${largerBodies ? ` Larger requests: ${largerBodies}.` : ""}`;
 }
 
 const unavailable = errorResponse("Not now: the model is loading or unavailable, the server is full or shutting down (see Retry-After)");

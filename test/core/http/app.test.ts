@@ -186,7 +186,7 @@ describe("createApp", () => {
     const docs = await send(host, { method: "GET", path: "/docs" });
     // Assess
     const description: string = openApi.json.paths["/pneumonia_classifier"].post.description;
-    expect(description).toContain(`The whole request may be at most ${limit} here`);
-    expect(docs.body).toContain(`The whole request may be at most ${limit} here`);
+    expect(description).toContain(`On this host the whole request may be at most ${limit}`);
+    expect(docs.body).toContain(`On this host the whole request may be at most ${limit}`);
   });
 });
