@@ -1,6 +1,6 @@
 /**
  * Every limit the service enforces on what a client sends, in one place.
- * The Lambda adapter, the local HTTP front and the tests all read these values.
+ * The core, both HTTP fronts and the tests read these values.
  *
  * Sizes are counted and written in MiB (2^20 bytes) throughout. AWS writes "MB" for its limits but counts
  * MiB: Lambda refuses an invoke payload over 6 MB as "Request must be smaller than 6291456 bytes".
@@ -14,6 +14,7 @@ export function mib(bytes: number): string {
   return `${Math.floor((bytes / MIB) * 100) / 100} MiB`;
 }
 
+/** What an uploaded image may be, checked from its header before it is decoded. */
 export const IMAGE_LIMITS = {
   /** Largest uploaded file. API Gateway refuses bodies over 10 MiB before they reach us. */
   maxFileBytes: 10 * MIB,
@@ -57,6 +58,7 @@ export const LAMBDA_FUNCTION = {
   memoryMb: 1769,
 } as const;
 
+/** What a request and its multipart form may be. */
 export const FORM_LIMITS = {
   /** The form field that carries the X-ray, as in the article's API. */
   fileField: "file",
