@@ -1,38 +1,45 @@
 import type { Context } from "aws-lambda";
-import { createApp } from "./core/app.js";
-import { sharedClassifier } from "./core/shared-classifier.js";
-import { inProcessImageClassifier, type ImageClassifier } from "./core/image-classifier.js";
-import { warmJpegDecoder } from "./core/mozjpeg-format.js";
-import { ERROR_CODES } from "./core/errors.js";
-import { jsonResponse } from "./core/http-types.js";
+import { createApp } from "./core/http/app.js";
+import { API_HOSTS, type ApiHost } from "./core/http/api-host.js";
+import { inProcessModel } from "./core/model/in-process-model.js";
+import { inProcessImageClassifier, type ImageClassifier } from "./core/model/image-classifier.js";
+import { warmJpegDecoder } from "./core/model/mozjpeg-format.js";
+import { BadRequestError, ERROR_CODES } from "./core/errors.js";
 import { logger } from "./core/logger.js";
-import { apiRequestIdOf, toCoreRequest, toProxyResult, type ApiGatewayEvent, type ApiGatewayResult } from "./adapters/api-gateway-event.js";
+import { apiRequestIdOf, toCoreRequest, toProxyResult, type ApiGatewayEvent, type ApiGatewayResult, type ProxyHandler } from "./adapters/api-gateway-event.js";
 
 let images: ImageClassifier | undefined;
-const app = createApp({ images: async () => (images ??= inProcessImageClassifier(await sharedClassifier())) });
+const inProcessImages = async () => (images ??= inProcessImageClassifier(await inProcessModel()));
 
 // Start loading during the Lambda init phase, which runs before the first request: the ONNX session
 // (created and warmed once) and the JPEG decoder's WebAssembly. A model failure here is logged by
-// sharedClassifier and answered as 503 by the request that awaits it.
-sharedClassifier().catch(() => undefined);
+// loadOnnxModel and answered as 503 by the request that awaits it.
+inProcessModel().catch(() => undefined);
 warmJpegDecoder().catch(() => undefined);
 
-/** Lambda entry point for API Gateway REST (payload 1.0) and HTTP API (payload 2.0) proxy integrations. */
-export async function handler(event: ApiGatewayEvent, context: Context): Promise<ApiGatewayResult> {
-  logger.addContext(context);
-  logger.appendKeys({ apiRequestId: apiRequestIdOf(event) });
-  try {
-    let request;
+/**
+ * The Lambda handler for a host of it: the Lambda function itself, or `npm start`'s local front, whose
+ * answers point to the batching server differently. Both classify in process with the one model.
+ */
+export function createHandler(host: ApiHost): ProxyHandler {
+  const app = createApp({ images: inProcessImages }, host);
+  return async (event: ApiGatewayEvent, context: Context): Promise<ApiGatewayResult> => {
+    logger.addContext(context);
+    logger.appendKeys({ apiRequestId: apiRequestIdOf(event) });
     try {
-      request = toCoreRequest(event);
-    } catch (error) {
-      logger.warn("event is not an API Gateway proxy event", { error: error as Error });
-      return toProxyResult(
-        jsonResponse(400, { error: { code: ERROR_CODES.badRequest, message: "The event is not an API Gateway proxy event (payload 1.0 or 2.0)." } }),
-      );
+      let request;
+      try {
+        request = toCoreRequest(event);
+      } catch (error) {
+        logger.warn("event is not an API Gateway proxy event", { error: error as Error });
+        return toProxyResult(new BadRequestError(ERROR_CODES.badRequest, "The event is not an API Gateway proxy event (payload 1.0 or 2.0).").toResponse());
+      }
+      return toProxyResult(await app(request));
+    } finally {
+      logger.removeKeys(["apiRequestId"]);
     }
-    return toProxyResult(await app(request));
-  } finally {
-    logger.removeKeys(["apiRequestId"]);
-  }
+  };
 }
+
+/** Lambda entry point for API Gateway REST (payload 1.0) and HTTP API (payload 2.0) proxy integrations. */
+export const handler = createHandler(API_HOSTS.lambda);

@@ -3,9 +3,9 @@
  * preprocessing, off the server's event loop. Bundled next to the server, which starts it by file name.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { preprocessImage } from "./core/preprocess.js";
-import { warmJpegDecoder } from "./core/mozjpeg-format.js";
-import { toClassifierError } from "./core/errors.js";
+import { preprocessImage } from "./core/model/preprocess.js";
+import { warmJpegDecoder } from "./core/model/mozjpeg-format.js";
+import { toApiError } from "./core/errors.js";
 import { logger } from "./core/logger.js";
 import type { FromWorker, PreprocessWorkerData, ToWorker } from "./server/preprocess-pool.js";
 
@@ -17,9 +17,9 @@ port.on("message", ({ id, bytes }: ToWorker) => {
   preprocessImage(bytes, spec).then(
     ({ header, tensor }) => port.postMessage({ id, header, tensor } satisfies FromWorker, [tensor.buffer as ArrayBuffer]),
     (error: unknown) => {
-      const { status, code, message } = toClassifierError(error);
-      if (status >= 500) logger.error("preprocessing failed unexpectedly", { error: error as Error });
-      port.postMessage({ id, error: { status, code, message } } satisfies FromWorker);
+      const answer = toApiError(error);
+      if (answer.status >= 500) logger.error("preprocessing failed unexpectedly", { error: error as Error });
+      port.postMessage({ id, error: answer.toData() } satisfies FromWorker);
     },
   );
 });

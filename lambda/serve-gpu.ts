@@ -6,6 +6,8 @@
 import { startBatchingServer } from "./server/batching-server.js";
 import { serverConfigFromEnv } from "./server/server-config.js";
 import { siblingWorkerUrl } from "./server/worker-thread.js";
+import { exitIfCannotListen, reportModelUnavailable, stopOnSignal } from "./adapters/entry-point.js";
+import { ModelUnavailableError } from "./core/errors.js";
 import { logger } from "./core/logger.js";
 
 // The workers sit next to this file: lambda/*.ts under tsx, dist/lambda/*.mjs in the bundle.
@@ -21,22 +23,16 @@ try {
   console.error((error as Error).message);
   process.exit(2);
 }
-const server = await startBatchingServer(config, workerUrls).catch((error: unknown) => {
-  // Listening failed: the port is taken, say, or the host name cannot be bound.
-  logger.error("the server could not listen", { port: config.port, host: config.host, error: error as Error });
-  console.error(`Cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
-  process.exit(1);
-});
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    logger.info("signal received", { signal });
-    void server.shutdown().then((finished) => process.exit(finished ? 0 : 1));
-  });
-}
+const server = await startBatchingServer(config, workerUrls).catch(exitIfCannotListen);
+stopOnSignal(() => server.shutdown());
 try {
   await server.ready;
+  console.error(`Pneumonia classifier (batching server) ready at ${server.url}/pneumonia_classifier (docs: ${server.url}/docs, metrics: ${server.url}/metrics)`);
 } catch (error) {
-  logger.error("the server could not start", { error: error as Error });
-  process.exit(1);
+  // A model that cannot load leaves the server up, answering 503 with the reason; anything else ends it.
+  if (!(error instanceof ModelUnavailableError)) {
+    logger.error("the server could not start", { error: error as Error });
+    process.exit(1);
+  }
+  reportModelUnavailable(server.url, error);
 }
-console.error(`Pneumonia classifier (batching server) ready at ${server.url}/pneumonia_classifier (docs: ${server.url}/docs, metrics: ${server.url}/metrics)`);

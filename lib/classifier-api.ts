@@ -4,8 +4,8 @@ import type * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { API_ROUTES } from "../lambda/core/routes.js";
-import { BINARY_MEDIA_TYPES } from "../lambda/core/http-types.js";
+import { API_ROUTES } from "../lambda/core/http/routes.js";
+import { BINARY_MEDIA_TYPES } from "../lambda/core/http/http-types.js";
 import { DEFAULT_LOG_RETENTION } from "./log-retention.js";
 import { checkInteger, withDefaults } from "./construct-props.js";
 
@@ -34,7 +34,7 @@ export interface GpuTarget {
 }
 
 export interface ClassifierApiProps {
-  /** Function (usually the `live` alias) that serves every route of lambda/core/routes.ts. */
+  /** Function (usually the `live` alias) that serves every route of lambda/core/http/routes.ts. */
   readonly handler: lambda.IFunction;
   /** GPU service for /gpu/...; none leaves the route out. @default - no GPU route */
   readonly gpu?: GpuTarget;

@@ -5,6 +5,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { DEFAULT_LOG_RETENTION } from "./log-retention.js";
 import { checkInteger, checkNotAbove, withDefaults } from "./construct-props.js";
+import { LAMBDA_FUNCTION } from "../lambda/core/limits.js";
 
 export interface ClassifierFunctionProps {
   /** Docker build context: the repository root, which holds lambda/Dockerfile, the code and the model. */
@@ -23,8 +24,8 @@ export interface ClassifierFunctionProps {
 
 /** What ClassifierFunction builds with when a prop is left out. */
 export const CLASSIFIER_FUNCTION_DEFAULTS = {
-  // Lambda gives one full vCPU at 1769 MB; see the README's sizing note.
-  memorySize: 1769,
+  // One full vCPU; the same figure the local front reports as the function's memory (README, Lambda sizing).
+  memorySize: LAMBDA_FUNCTION.memoryMb,
   timeout: Duration.seconds(15),
   reservedConcurrency: 50,
   provisionedConcurrency: 0,

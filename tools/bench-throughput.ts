@@ -19,10 +19,10 @@ import { cpus } from "node:os";
 import { encodeForm, imageForm, type EncodedForm } from "./support/forms.js";
 import { SERVER_ENTRIES, startServer } from "./support/server-process.js";
 import { codeVersion, quantile } from "./run-report.js";
-import { Classifier } from "../lambda/core/classifier.js";
-import { defaultModelDir } from "../lambda/core/manifest.js";
-import { preprocessImage } from "../lambda/core/preprocess.js";
-import { warmJpegDecoder } from "../lambda/core/mozjpeg-format.js";
+import { OnnxModel } from "../lambda/core/model/onnx-model.js";
+import { defaultModelDir } from "../lambda/core/model/manifest.js";
+import { preprocessImage } from "../lambda/core/model/preprocess.js";
+import { warmJpegDecoder } from "../lambda/core/model/mozjpeg-format.js";
 import { BATCH_LIMITS } from "../lambda/core/limits.js";
 import { parseCommandLine } from "../bin/cli/command-line.js";
 
@@ -168,7 +168,7 @@ function cpuSeconds(pid: number): number | undefined {
 
 /** CPU milliseconds per image to preprocess and classify in this process, one thread, no HTTP (after a warm-up pass). */
 async function cpuPerImageInProcess(images: { bytes: Buffer }[]): Promise<number> {
-  const classifier = await Classifier.load(defaultModelDir(), { threads: 1, spinWhileIdle: false });
+  const classifier = await OnnxModel.load(defaultModelDir(), { threads: 1, spinWhileIdle: false });
   await warmJpegDecoder();
   const spec = classifier.manifest.input.preprocessing;
   const pass = async () => {

@@ -9,12 +9,12 @@ import { createJimp } from "@jimp/core";
 import jpegJs from "@jimp/js-jpeg";
 import { methods as resizeMethods } from "@jimp/plugin-resize";
 import sharp from "sharp";
-import { readImageHeader } from "../lambda/core/image-header.js";
-import { decodeImage } from "../lambda/core/preprocess.js";
-import { downscaleToGrey } from "../lambda/core/area-downscale.js";
-import { greyToTensor } from "../lambda/core/grey-tensor.js";
-import { parseImageUpload } from "../lambda/core/multipart.js";
-import { sharedClassifier } from "../lambda/core/shared-classifier.js";
+import { readImageHeader } from "../lambda/core/model/image-header.js";
+import { decodeImage } from "../lambda/core/model/preprocess.js";
+import { downscaleToGrey } from "../lambda/core/model/area-downscale.js";
+import { greyToTensor } from "../lambda/core/model/grey-tensor.js";
+import { parseImageUpload } from "../lambda/core/http/multipart.js";
+import { inProcessModel } from "../lambda/core/model/in-process-model.js";
 import { handler } from "../lambda/handler.js";
 import { restApiEvent, lambdaContext } from "./support/api-gateway-events.js";
 import { imageForm } from "./support/forms.js";
@@ -82,8 +82,8 @@ async function coldStart(): Promise<{ ms: number; rssMb: number }> {
 
 const rounds = commandLine.number("rounds", { min: 1, max: 1000 });
 const images = await loadImages(values.data);
-const classifier = await sharedClassifier();
-const spec = classifier.manifest.input.preprocessing;
+const model = await inProcessModel();
+const spec = model.manifest.input.preprocessing;
 const { width, height } = spec;
 const headers = images.map((image) => readImageHeader(image));
 const decoded = await Promise.all(images.map((image, i) => decodeImage(image, headers[i]!)));
@@ -98,7 +98,7 @@ const stages = {
   "decode (MozJPEG wasm, via jimp)": await time(indices, rounds, (i) => decodeImage(images[i]!, headers[i]!)),
   "resize (area average to grey)": await time(decoded, rounds, ({ bitmap }) => downscaleToGrey(bitmap.data, bitmap.width, bitmap.height, width, height)),
   "normalise (equalise, standardise)": await time(greys, rounds, (grey) => greyToTensor(grey, spec)),
-  "infer (ONNX, batch of 1)": await time(greys, rounds, (grey) => classifier.classify(greyToTensor(grey, spec))),
+  "infer (ONNX, batch of 1)": await time(greys, rounds, (grey) => model.classify(greyToTensor(grey, spec))),
   "preprocess total (header + decode + resize + normalise)": await time(indices, rounds, async (i) => {
     const header = readImageHeader(images[i]!);
     const { bitmap } = await decodeImage(images[i]!, header);
@@ -118,7 +118,7 @@ for (let i = 0; i < 3; i++) cold.push(await coldStart());
 const coldMs = cold.map((c) => c.ms).sort((a, b) => a - b);
 
 console.log(`${images.length} images from ${values.data} (median ${(quantile(pixels, 0.5) / 1e6).toFixed(2)} MP), ${rounds} rounds after a warm-up pass, ` +
-  `Node ${process.version}, model ${classifier.manifest.name} ${classifier.manifest.version}, ${classifier.executionProviders.join(",")}\n`);
+  `Node ${process.version}, model ${model.manifest.name} ${model.manifest.version}, ${model.executionProviders.join(",")}\n`);
 console.log("| stage | p50 ms | p99 ms |\n|---|---|---|");
 for (const [name, times] of Object.entries(stages)) console.log(row(name, times));
 const ratio = quantile(stages["preprocess total (header + decode + resize + normalise)"], 0.5) /

@@ -14,7 +14,7 @@
  * Every input runs in a worker thread (resourceLimits caps its V8 heap) under a time cap: a hang is ended
  * by terminating the worker, never waited out. The process RSS is sampled while each input runs, since
  * decoded pixels live in Buffers and WebAssembly memory outside the V8 heap. An outcome is fine when the
- * call resolves with a sane result or rejects with a ClassifierError of status 400-499; anything else
+ * call resolves with a sane result or rejects with an ApiError of status 400-499; anything else
  * (another error, a 5xx, an uncaught exception or unhandled rejection, a timeout, a worker crash or OOM,
  * RSS over the cap, a resolved result that breaks an invariant) is a crash: the input is saved under
  * --out with a JSON description and re-run in a fresh worker to see whether it reproduces.
@@ -28,7 +28,7 @@
  * Exit code 1 when a crash was found, 2 for a usage error.
  */
 import { parseCommandLine } from "../bin/cli/command-line.js";
-import { defaultModelDir, readManifest } from "../lambda/core/manifest.js";
+import { defaultModelDir, readManifest } from "../lambda/core/model/manifest.js";
 import { runCampaign } from "./fuzz/campaign.js";
 import type { CampaignOptions, Escape } from "./fuzz/campaign.js";
 import { InputHistory } from "./fuzz/input-history.js";

@@ -14,9 +14,9 @@ import { once } from "node:events";
 import { finished } from "node:stream/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { preprocessImage } from "../lambda/core/preprocess.js";
-import type { PreprocessingSpec } from "../lambda/core/preprocessing-spec.js";
-import { readManifest } from "../lambda/core/manifest.js";
+import { preprocessImage } from "../lambda/core/model/preprocess.js";
+import type { PreprocessingSpec } from "../lambda/core/model/preprocessing-spec.js";
+import { readManifest } from "../lambda/core/model/manifest.js";
 
 const LABELS = ["NORMAL", "PNEUMONIA"] as const;
 

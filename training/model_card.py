@@ -49,7 +49,7 @@ A convolutional neural network that reads one frontal pediatric chest X-ray and 
 probabilities of NORMAL and PNEUMONIA: an ensemble of {manifest['architecture']['members']} CNN(s) whose
 logits are averaged, each a {manifest['architecture']['kind']} with widths {manifest['architecture']['widths']};
 {manifest['architecture']['parameters']:,} parameters in all, trained from scratch (no pretrained weights). Input: {spec['width']}x{spec['height']} grey, {spec['equalisation']} equalisation, then
-(v - {spec['normalisation']['mean']}) / {spec['normalisation']['std']}, computed by `lambda/core/preprocess.ts`
+(v - {spec['normalisation']['mean']}) / {spec['normalisation']['std']}, computed by `lambda/core/model/preprocess.ts`
 (the same code serves and exports the training tensors).
 
 ## Intended use and limits

@@ -1,30 +1,27 @@
 import type {
+  Context,
   APIGatewayProxyEvent,
   APIGatewayProxyEventV2,
   APIGatewayProxyResult,
   APIGatewayProxyStructuredResultV2,
 } from "aws-lambda";
-import type { CoreRequest, CoreResponse } from "../core/http-types.js";
+import { headerMap, type CoreRequest, type CoreResponse } from "../core/http/http-types.js";
 
 /** The proxy events API Gateway sends: REST APIs (payload 1.0) and HTTP APIs (payload 2.0). */
 export type ApiGatewayEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
 export type ApiGatewayResult = APIGatewayProxyResult | APIGatewayProxyStructuredResultV2;
+
+/** A Lambda handler of those events, as AWS calls it and the local front does. */
+export type ProxyHandler = (event: ApiGatewayEvent, context: Context) => Promise<ApiGatewayResult>;
 
 /** Tells a payload 2.0 event from a 1.0 one, as Lambda's own docs do: by its version field. */
 export function isPayloadV2(event: ApiGatewayEvent): event is APIGatewayProxyEventV2 {
   return (event as APIGatewayProxyEventV2).version === "2.0";
 }
 
-/** Header names lower-cased; for repeated headers of a 1.0 event, the first value. */
-function lowerCaseHeaders(...sources: (Record<string, string | string[] | undefined> | null | undefined)[]) {
-  const headers: Record<string, string> = {};
-  for (const source of sources) {
-    for (const [name, value] of Object.entries(source ?? {})) {
-      const first = Array.isArray(value) ? value[0] : value;
-      if (first !== undefined) headers[name.toLowerCase()] ??= first;
-    }
-  }
-  return headers;
+/** The (name, value) lines of a header map, or of a multi-value one; names without a value are left out. */
+function headerLines(headers: Record<string, string | string[] | undefined> | null | undefined): [string, string][] {
+  return Object.entries(headers ?? {}).flatMap(([name, value]) => [value ?? []].flat().map((one): [string, string] => [name, one]));
 }
 
 function decodeBody(body: string | null | undefined, isBase64Encoded: boolean): Buffer {
@@ -45,14 +42,17 @@ export function toCoreRequest(event: ApiGatewayEvent): CoreRequest {
     return {
       method: event.requestContext.http.method.toUpperCase(),
       path: pathWithoutStage(event),
-      headers: lowerCaseHeaders(event.headers),
+      // API Gateway has joined a repeated header's values with commas already.
+      headers: headerMap(headerLines(event.headers)),
       body: decodeBody(event.body, event.isBase64Encoded),
     };
   }
   return {
     method: event.httpMethod.toUpperCase(),
     path: event.path,
-    headers: lowerCaseHeaders(event.headers, event.multiValueHeaders),
+    // Every line is in multiValueHeaders; `headers` keeps only the last value of a repeated one, and stands
+    // alone only in events without a multi-value map (hand-written ones, say).
+    headers: headerMap(headerLines(Object.keys(event.multiValueHeaders ?? {}).length > 0 ? event.multiValueHeaders : event.headers)),
     body: decodeBody(event.body, event.isBase64Encoded),
   };
 }
@@ -65,4 +65,14 @@ export function apiRequestIdOf(event: ApiGatewayEvent): string | undefined {
 /** Translates the core's response into the proxy result both payload versions accept. */
 export function toProxyResult(response: CoreResponse): ApiGatewayResult {
   return { statusCode: response.statusCode, headers: response.headers, body: response.body, isBase64Encoded: false };
+}
+
+/** What API Gateway makes of a proxy result: a bare string is a 200 body, a base64 body is decoded. */
+export function fromProxyResult(result: ApiGatewayResult): { statusCode: number; headers: Record<string, string>; body: Buffer } {
+  const { statusCode = 200, headers = {}, body = "", isBase64Encoded = false } = typeof result === "string" ? { body: result } : result;
+  return {
+    statusCode,
+    headers: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, String(value)])),
+    body: Buffer.from(body, isBase64Encoded ? "base64" : "utf8"),
+  };
 }

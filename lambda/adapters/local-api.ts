@@ -1,15 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { APIGatewayProxyEvent, Context } from "aws-lambda";
-import { FORM_LIMITS, PLATFORM_LIMITS } from "../core/limits.js";
-import { ERROR_CODES } from "../core/errors.js";
-import { BINARY_MEDIA_TYPES } from "../core/http-types.js";
-import { mediaTypeOf } from "../core/multipart.js";
-import type { ApiGatewayEvent, ApiGatewayResult } from "./api-gateway-event.js";
-import { readBody } from "./request-body.js";
-
-/** The Lambda handler the local front calls, as AWS would. */
-export type ProxyHandler = (event: ApiGatewayEvent, context: Context) => Promise<ApiGatewayResult>;
+import { LAMBDA_FUNCTION, PLATFORM_LIMITS } from "../core/limits.js";
+import { BINARY_MEDIA_TYPES } from "../core/http/http-types.js";
+import { mediaTypeOf } from "../core/http/multipart.js";
+import { bodyTooLargeError, type ApiHost } from "../core/http/api-host.js";
+import { fromProxyResult, type ProxyHandler } from "./api-gateway-event.js";
+import { createNodeHttpFront, type NodeHttpFront } from "./node-http.js";
 
 const STAGE = "local";
 
@@ -69,15 +66,18 @@ function eventSizeBytes(event: APIGatewayProxyEvent): number {
   return Buffer.byteLength(JSON.stringify(body ? { ...event, body: "" } : event)) + body;
 }
 
-/** A Lambda context like the one `sam local` passes: enough for logging and timeouts. */
-function localContext(): Context {
+/**
+ * A Lambda context like the one `sam local` passes: enough for logging and timeouts. Its memory is the
+ * deployed function's (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, as Lambda sets it, else the stack's default).
+ */
+export function localContext(env: NodeJS.ProcessEnv = process.env): Context {
   const deadline = Date.now() + 30_000;
   return {
     callbackWaitsForEmptyEventLoop: true,
     functionName: "pneumonia-classifier-local",
     functionVersion: "$LATEST",
     invokedFunctionArn: "arn:aws:lambda:local:123456789012:function:pneumonia-classifier-local",
-    memoryLimitInMB: "1024",
+    memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE?.trim() || String(LAMBDA_FUNCTION.memoryMb),
     awsRequestId: randomUUID(),
     logGroupName: "/aws/lambda/pneumonia-classifier-local",
     logStreamName: "local",
@@ -88,41 +88,18 @@ function localContext(): Context {
   };
 }
 
-function writeResult(response: ServerResponse, result: ApiGatewayResult): void {
-  const { statusCode = 200, headers = {}, body = "", isBase64Encoded = false } = typeof result === "string" ? { body: result } : result;
-  response.writeHead(statusCode, headers as Record<string, string>);
-  response.end(Buffer.from(body, isBase64Encoded ? "base64" : "utf8"));
-}
-
 /**
- * The local HTTP front: turns each HTTP request into the event API Gateway would send and answers with
- * what the Lambda handler returns. Bodies over API Gateway's 10 MB limit, and events over Lambda's 6 MB
- * invoke limit, are refused here with 413, as the fallback rule in the README expects of the deployed API.
+ * The local HTTP front of `npm start`: turns each HTTP request into the event API Gateway would send and
+ * answers with what the Lambda handler returns. Bodies over the Lambda route's limit, and events over
+ * Lambda's invoke limit (headers count too), are refused here with 413, as the deployed route refuses them.
  */
-export function createLocalApi(handler: ProxyHandler): Server {
-  return createServer((request, response) => {
-    void (async () => {
-      const read = await readBody(request, FORM_LIMITS.maxBodyBytes);
-      if (!("body" in read)) {
-        const message = `The request body is over API Gateway's ${FORM_LIMITS.maxBodyBytes / 2 ** 20} MiB limit; send a smaller image.`;
-        response.writeHead(413, { "content-type": "application/json", connection: "close" });
-        response.end(JSON.stringify({ error: { code: ERROR_CODES.payloadTooLarge, message } }), () => request.destroy());
-        return;
-      }
-      const event = toRestApiEvent(request, read.body);
-      if (eventSizeBytes(event) > PLATFORM_LIMITS.lambdaInvokePayloadBytes) {
-        const message = `The request is over Lambda's ${PLATFORM_LIMITS.lambdaInvokePayloadBytes / 2 ** 20} MiB invoke limit once base64-encoded; send a smaller image, or send it to the GPU route (/gpu/pneumonia_classifier).`;
-        response.writeHead(413, { "content-type": "application/json" });
-        response.end(JSON.stringify({ error: { code: ERROR_CODES.payloadTooLarge, message } }));
-        return;
-      }
-      writeResult(response, await handler(event, localContext()));
-    })().catch((error: unknown) => {
-      // The handler maps every error itself; reaching here means the connection broke mid-request.
-      if (!response.headersSent) {
-        response.writeHead(500, { "content-type": "application/json" });
-        response.end(JSON.stringify({ error: { code: ERROR_CODES.internal, message: `The local front failed: ${(error as Error).message}` } }));
-      } else response.destroy();
-    });
-  });
+export function createLocalApi(handler: ProxyHandler, host: ApiHost): NodeHttpFront {
+  return createNodeHttpFront(
+    async (request, body) => {
+      const event = toRestApiEvent(request, body);
+      if (eventSizeBytes(event) > PLATFORM_LIMITS.lambdaInvokePayloadBytes) throw bodyTooLargeError(host);
+      return fromProxyResult(await handler(event, localContext()));
+    },
+    { maxBodyBytes: host.maxBodyBytes, tooLarge: () => bodyTooLargeError(host) },
+  );
 }

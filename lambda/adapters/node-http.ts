@@ -1,21 +1,38 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { once } from "node:events";
-import { ERROR_CODES, type ErrorCode } from "../core/errors.js";
-import type { App } from "../core/app.js";
-import type { CoreRequest, CoreResponse } from "../core/http-types.js";
+import { ERROR_CODES, InternalError, TemporarilyUnavailableError, toApiError, type ApiError } from "../core/errors.js";
+import type { App } from "../core/http/app.js";
+import { headerMap, type CoreRequest } from "../core/http/http-types.js";
 import { ByteBudget, readBody } from "./request-body.js";
+import { ListenError } from "./listen-error.js";
+import { logger } from "../core/logger.js";
 
-/** Limits the adapter applies before the core sees a request. */
-export interface NodeHttpOptions {
-  /** Largest body of one request; past it, 413 and the connection is closed. */
-  maxBodyBytes: number;
-  /** Bytes of bodies held at once across requests; past it, 503 with Retry-After. */
-  maxBufferedBytes: number;
+/** An answer as the front writes it: the core's, or a Lambda proxy result's, whose body may be binary. */
+export interface HttpAnswer {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string | Buffer;
 }
 
-/** A Node HTTP server in front of the core, with what a graceful shutdown needs. */
+/** Answers one request once its body is read; throws an ApiError to refuse it. */
+export type HttpHandler = (request: IncomingMessage, body: Buffer) => Promise<HttpAnswer>;
+
+/** Limits the front applies before its handler sees a request. */
+export interface NodeHttpOptions {
+  /** Largest body of one request; past it, `tooLarge` is the answer and the connection is closed. */
+  maxBodyBytes: number;
+  /** The 413 of a body over maxBodyBytes, saying what to do on this host. */
+  tooLarge: () => ApiError;
+  /** Bytes of bodies held at once across requests; past it, 503 with Retry-After. @default - no bound but maxBodyBytes a request */
+  maxBufferedBytes?: number;
+}
+
+/** A Node HTTP server in front of a host's handler, with what starting and stopping it need. */
 export interface NodeHttpFront {
   server: Server;
+  /** Listens and resolves with the URL; rejects with a ListenError whose message says what to do. */
+  listen(port: number, host: string): Promise<string>;
   /**
    * Stops accepting connections, closes idle ones, answers what is in progress (each with Connection:
    * close) and resolves true once all is answered, or false if `timeoutMs` passed first.
@@ -23,31 +40,33 @@ export interface NodeHttpFront {
   drain(timeoutMs: number): Promise<boolean>;
 }
 
+/** The request as the core sees it: path without the query string, headers as headerMap makes them. */
 function toCoreRequest(request: IncomingMessage, body: Buffer): CoreRequest {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  return { method: request.method ?? "GET", path: new URL(request.url ?? "/", "http://localhost").pathname, headers, body };
+  const lines: [string, string][] = [];
+  for (let i = 0; i < request.rawHeaders.length; i += 2) lines.push([request.rawHeaders[i]!, request.rawHeaders[i + 1]!]);
+  return { method: request.method ?? "GET", path: new URL(request.url ?? "/", "http://localhost").pathname, headers: headerMap(lines), body };
 }
 
-function writeResponse(response: ServerResponse, { statusCode, headers, body }: CoreResponse): Promise<void> {
+/** The handler of a host that serves the core's app directly (the batching server). */
+export function appHandler(app: App): HttpHandler {
+  return (request, body) => app(toCoreRequest(request, body));
+}
+
+function write(response: ServerResponse, { statusCode, headers, body }: HttpAnswer): Promise<void> {
   return new Promise((resolve) => {
     response.writeHead(statusCode, headers);
     response.end(body, resolve);
   });
 }
 
-function refusal(status: number, code: ErrorCode, message: string, headers: Record<string, string> = {}): CoreResponse {
-  return { statusCode: status, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ error: { code, message } }) };
-}
-
 /**
- * The batching server's HTTP front: each request becomes a CoreRequest for the app and its answer the HTTP
- * response, nothing more. Bodies are bounded one by one and all together, so no client can exhaust memory.
+ * The Node HTTP front of `npm start` and of the batching server: reads each body within the limits, hands
+ * it to the host's handler, and writes the answer; an ApiError thrown on the way is answered as itself,
+ * anything else as 500. Bodies are bounded one by one and, with maxBufferedBytes, all together, so no
+ * client can exhaust memory.
  */
-export function createNodeHttpFront(app: App, options: NodeHttpOptions): NodeHttpFront {
-  const budget = new ByteBudget(options.maxBufferedBytes);
+export function createNodeHttpFront(handle: HttpHandler, options: NodeHttpOptions): NodeHttpFront {
+  const budget = options.maxBufferedBytes === undefined ? undefined : new ByteBudget(options.maxBufferedBytes);
   let inProgress = 0;
   let draining = false;
   let allAnswered: (() => void) | undefined;
@@ -59,19 +78,23 @@ export function createNodeHttpFront(app: App, options: NodeHttpOptions): NodeHtt
       response.setHeader("connection", "close");
       const refused =
         read.refused === "too-large"
-          ? refusal(413, ERROR_CODES.payloadTooLarge, `The request body is over ${options.maxBodyBytes / 2 ** 20} MiB; send fewer or smaller images.`)
-          : refusal(503, ERROR_CODES.overloaded, "The server holds as many uploads as it may right now; retry after a second.", { "retry-after": "1" });
-      await writeResponse(response, refused);
+          ? options.tooLarge()
+          : new TemporarilyUnavailableError(ERROR_CODES.overloaded, "The server holds as many uploads as it may right now; retry after a second.", 1);
+      await write(response, refused.toResponse());
       request.destroy();
       return;
     }
     try {
-      const answered = await app(toCoreRequest(request, read.body));
+      const answered = await handle(request, read.body).catch((error: unknown) => {
+        const refusal = toApiError(error);
+        if (refusal instanceof InternalError) logger.error("request failed in the HTTP front", { error: error as Error });
+        return refusal.toResponse();
+      });
       // While draining, every answer closes its connection, so keep-alive clients reconnect elsewhere.
       if (draining) response.setHeader("connection", "close");
-      await writeResponse(response, answered);
+      await write(response, answered);
     } finally {
-      budget.give(read.body.length);
+      budget?.give(read.body.length);
     }
   }
 
@@ -79,8 +102,8 @@ export function createNodeHttpFront(app: App, options: NodeHttpOptions): NodeHtt
     inProgress++;
     answer(request, response)
       .catch(() => {
-        // The app answers every error itself; reaching here means the connection broke mid-request.
-        if (!response.headersSent) void writeResponse(response, refusal(500, ERROR_CODES.internal, "The server failed to answer; send the request again."));
+        // Every error is answered above; reaching here means the connection broke mid-request.
+        if (!response.headersSent) void write(response, new InternalError("The server failed to answer; send the request again.").toResponse());
         else response.destroy();
       })
       .finally(() => {
@@ -94,6 +117,18 @@ export function createNodeHttpFront(app: App, options: NodeHttpOptions): NodeHtt
 
   return {
     server,
+    async listen(port, host) {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      }).catch((error: unknown) => {
+        throw new ListenError(port, host, error as NodeJS.ErrnoException);
+      });
+      return `http://${host}:${(server.address() as AddressInfo).port}`;
+    },
     async drain(timeoutMs) {
       draining = true;
       const closed = once(server, "close");

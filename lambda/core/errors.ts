@@ -1,7 +1,6 @@
-/**
- * Errors a request can end with. Each carries the HTTP status and the machine-readable code
- * that adapters put into the JSON answer `{"error": {"code", "message"}}`.
- */
+import { jsonResponse, type CoreResponse } from "./http/http-types.js";
+
+/** The machine-readable codes of error answers, `{"error": {"code", "message"}}`. */
 export const ERROR_CODES = {
   badRequest: "BAD_REQUEST",
   malformedForm: "MALFORMED_FORM",
@@ -28,11 +27,15 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string };
 }
 
-/** Base of every error that is the client's to fix or the service's to report. */
-export class ClassifierError extends Error {
-  override readonly name: string = "ClassifierError";
+/**
+ * Base of every error a request can end with, the client's to fix or the service's to report. Each carries
+ * its status, code and headers and builds its own answer: adapters throw these or call toResponse(), and no
+ * other code writes an error answer.
+ */
+export abstract class ApiError extends Error {
+  abstract override readonly name: string;
 
-  constructor(
+  protected constructor(
     readonly status: number,
     readonly code: ErrorCode,
     message: string,
@@ -41,21 +44,65 @@ export class ClassifierError extends Error {
     super(message, options);
   }
 
+  /** Headers the answer carries besides its content type. */
+  get headers(): Record<string, string> {
+    return {};
+  }
+
   toBody(): ErrorBody {
     return { error: { code: this.code, message: this.message } };
+  }
+
+  /** The whole answer: status, JSON body and headers. */
+  toResponse(): CoreResponse {
+    return jsonResponse(this.status, this.toBody(), this.headers);
+  }
+
+  /** The error as plain data, to cross a worker-thread boundary; apiErrorFromData rebuilds it, subclass and all. */
+  toData(): ApiErrorData {
+    // Each subclass sets its own name, and every subclass is in FROM_DATA (test/core/errors.test.ts).
+    return { name: this.name as ApiErrorName, code: this.code, message: this.message };
   }
 }
 
 /** 400: the request or its form cannot be read. */
-export class BadRequestError extends ClassifierError {
+export class BadRequestError extends ApiError {
   override readonly name = "BadRequestError";
   constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
     super(400, code, message, options);
   }
 }
 
+/** 404: no such route. */
+export class NotFoundError extends ApiError {
+  override readonly name = "NotFoundError";
+  constructor(message: string, options?: ErrorOptions) {
+    super(404, ERROR_CODES.notFound, message, options);
+  }
+}
+
+/** 405: the route exists, not with that method; Allow lists the methods it takes. */
+export class MethodNotAllowedError extends ApiError {
+  override readonly name = "MethodNotAllowedError";
+  constructor(
+    message: string,
+    readonly allowed: readonly string[],
+    options?: ErrorOptions,
+  ) {
+    super(405, ERROR_CODES.methodNotAllowed, message, options);
+  }
+
+  override get headers(): Record<string, string> {
+    return { allow: this.allowed.join(", ") };
+  }
+
+  override toData(): ApiErrorData {
+    return { ...super.toData(), allowed: [...this.allowed] };
+  }
+}
+
 /** 413: the body, the file or the image's declared dimensions are over a limit. */
-export class PayloadTooLargeError extends ClassifierError {
+export class PayloadTooLargeError extends ApiError {
   override readonly name = "PayloadTooLargeError";
   constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
     super(413, code, message, options);
@@ -63,7 +110,7 @@ export class PayloadTooLargeError extends ClassifierError {
 }
 
 /** 415: the request or the file is not of a type the service reads. */
-export class UnsupportedMediaTypeError extends ClassifierError {
+export class UnsupportedMediaTypeError extends ApiError {
   override readonly name = "UnsupportedMediaTypeError";
   constructor(message: string, options?: ErrorOptions) {
     super(415, ERROR_CODES.unsupportedMediaType, message, options);
@@ -71,20 +118,23 @@ export class UnsupportedMediaTypeError extends ClassifierError {
 }
 
 /** 422: a JPEG or PNG the model cannot use (corrupt, too small, wrong shape). */
-export class UnusableImageError extends ClassifierError {
+export class UnusableImageError extends ApiError {
   override readonly name = "UnusableImageError";
   constructor(message: string, options?: ErrorOptions) {
     super(422, ERROR_CODES.unusableImage, message, options);
   }
 }
 
-/** 404 and 405: no such route, or not with that method. */
-export class RouteError extends ClassifierError {
-  override readonly name = "RouteError";
+/** 500: the service failed; the message says to retry and hides the cause, which stays for the logs. */
+export class InternalError extends ApiError {
+  override readonly name = "InternalError";
+  constructor(message: string, options?: ErrorOptions) {
+    super(500, ERROR_CODES.internal, message, options);
+  }
 }
 
-/** 503: the model could not be loaded, so no request can be answered. */
-export class ModelUnavailableError extends ClassifierError {
+/** 503: the model could not be loaded, so no image can be classified. */
+export class ModelUnavailableError extends ApiError {
   override readonly name = "ModelUnavailableError";
   constructor(message: string, options?: ErrorOptions) {
     super(503, ERROR_CODES.modelUnavailable, message, options);
@@ -95,7 +145,7 @@ export class ModelUnavailableError extends ClassifierError {
  * 503 for now, not for good: the server is starting, full or shutting down. Retry-After says when to try
  * again, which the CLI and any HTTP client honour.
  */
-export class TemporarilyUnavailableError extends ClassifierError {
+export class TemporarilyUnavailableError extends ApiError {
   override readonly name = "TemporarilyUnavailableError";
   constructor(
     code: ErrorCode,
@@ -105,12 +155,52 @@ export class TemporarilyUnavailableError extends ClassifierError {
   ) {
     super(503, code, message, options);
   }
+
+  override get headers(): Record<string, string> {
+    return { "retry-after": String(this.retryAfterSeconds) };
+  }
+
+  override toData(): ApiErrorData {
+    return { ...super.toData(), retryAfterSeconds: this.retryAfterSeconds };
+  }
 }
 
-/** Turns anything thrown into a ClassifierError, hiding internals of unexpected failures. */
-export function toClassifierError(error: unknown): ClassifierError {
-  if (error instanceof ClassifierError) return error;
-  return new ClassifierError(500, ERROR_CODES.internal, "The classifier failed unexpectedly; try again.", {
-    cause: error,
-  });
+/** What an error's data holds besides the subclass's name. */
+interface ApiErrorFields {
+  code: ErrorCode;
+  message: string;
+  allowed?: string[];
+  retryAfterSeconds?: number;
+}
+
+/** Rebuilds each subclass from its data. */
+const FROM_DATA = {
+  BadRequestError: ({ code, message }) => new BadRequestError(code, message),
+  NotFoundError: ({ message }) => new NotFoundError(message),
+  MethodNotAllowedError: ({ message, allowed }) => new MethodNotAllowedError(message, allowed ?? []),
+  PayloadTooLargeError: ({ code, message }) => new PayloadTooLargeError(code, message),
+  UnsupportedMediaTypeError: ({ message }) => new UnsupportedMediaTypeError(message),
+  UnusableImageError: ({ message }) => new UnusableImageError(message),
+  InternalError: ({ message }) => new InternalError(message),
+  ModelUnavailableError: ({ message }) => new ModelUnavailableError(message),
+  TemporarilyUnavailableError: ({ code, message, retryAfterSeconds }) => new TemporarilyUnavailableError(code, message, retryAfterSeconds ?? 1),
+} as const satisfies Record<string, (fields: ApiErrorFields) => ApiError>;
+
+/** The name of each ApiError subclass. */
+export type ApiErrorName = keyof typeof FROM_DATA;
+
+/** An ApiError as structured-clone data: its subclass by name and what that subclass's constructor takes. */
+export interface ApiErrorData extends ApiErrorFields {
+  name: ApiErrorName;
+}
+
+/** The ApiError, of its own subclass, that toData() described (in another thread, say). */
+export function apiErrorFromData(data: ApiErrorData): ApiError {
+  return FROM_DATA[data.name](data);
+}
+
+/** Turns anything thrown into an ApiError, hiding internals of unexpected failures. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  return new InternalError("The classifier failed unexpectedly; try again.", { cause: error });
 }

@@ -1,6 +1,6 @@
-import { ERROR_CODES, TemporarilyUnavailableError, toClassifierError } from "../core/errors.js";
-import { millis, type ImageClassification, type ImageClassifier, type ImageOutcome } from "../core/image-classifier.js";
-import type { ModelManifest } from "../core/manifest.js";
+import { ERROR_CODES, TemporarilyUnavailableError, toApiError } from "../core/errors.js";
+import { millis, type ImageClassification, type ImageClassifier, type ImageOutcome } from "../core/model/image-classifier.js";
+import type { ModelManifest } from "../core/model/manifest.js";
 import type { InferenceBatcher } from "./inference-batcher.js";
 import type { PreprocessPool } from "./preprocess-pool.js";
 import type { ServerMetrics } from "./server-metrics.js";
@@ -37,7 +37,7 @@ export class BatchingImageClassifier implements ImageClassifier {
     }
     this.admitted += images.length;
     try {
-      return await Promise.all(images.map((bytes) => this.classifyOne(bytes).catch(toClassifierError)));
+      return await Promise.all(images.map((bytes) => this.classifyOne(bytes).catch(toApiError)));
     } finally {
       this.admitted -= images.length;
     }

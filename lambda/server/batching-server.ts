@@ -1,11 +1,12 @@
-import type { AddressInfo } from "node:net";
-import { createApp } from "../core/app.js";
-import { ERROR_CODES, TemporarilyUnavailableError } from "../core/errors.js";
-import { BATCH_LIMITS } from "../core/limits.js";
+import { createApp } from "../core/http/app.js";
+import { ERROR_CODES, TemporarilyUnavailableError, type ModelUnavailableError } from "../core/errors.js";
+import { ModelLoadError, modelUnavailableError } from "../core/model/model-load-error.js";
+import { BATCH_LIMITS, MIB } from "../core/limits.js";
 import { logger } from "../core/logger.js";
-import { defaultModelDir } from "../core/manifest.js";
-import { SERVER_ROUTES } from "../core/routes.js";
-import { createNodeHttpFront } from "../adapters/node-http.js";
+import { defaultModelDir } from "../core/model/manifest.js";
+import { SERVER_ROUTES } from "../core/http/routes.js";
+import { API_HOSTS, batchTooLargeError } from "../core/http/api-host.js";
+import { appHandler, createNodeHttpFront } from "../adapters/node-http.js";
 import { BatchingImageClassifier } from "./batching-image-classifier.js";
 import { InferenceBatcher } from "./inference-batcher.js";
 import { InferenceThread } from "./inference-thread.js";
@@ -17,7 +18,11 @@ import type { BatchingServerConfig } from "./server-config.js";
 export interface BatchingServer {
   /** Where it listens, e.g. http://127.0.0.1:8080. */
   url: string;
-  /** Resolves once the model is loaded and a warm-up batch ran; from then /health answers 200. */
+  /**
+   * Resolves once the model is loaded and a warm-up batch ran; from then /health answers 200. Rejects with a
+   * ModelUnavailableError when the model cannot be loaded (the server stays up, answering 503 with the
+   * reason), with another error when it cannot start otherwise.
+   */
   ready: Promise<void>;
   /**
    * Refuses new work (503, /health too, so load balancers stop sending), answers everything in progress,
@@ -26,21 +31,26 @@ export interface BatchingServer {
   shutdown(): Promise<boolean>;
 }
 
-type State = { phase: "starting" } | { phase: "ready"; images: BatchingImageClassifier } | { phase: "draining" };
+type State =
+  | { phase: "starting" }
+  | { phase: "ready"; images: BatchingImageClassifier }
+  | { phase: "unavailable"; error: ModelUnavailableError }
+  | { phase: "draining" };
 
 const STARTING = new TemporarilyUnavailableError(ERROR_CODES.modelUnavailable, "The server is loading and warming up the model; retry in a few seconds.", 5);
 const DRAINING = new TemporarilyUnavailableError(ERROR_CODES.shuttingDown, "This instance is shutting down; send the request again (to another instance).", 1);
 
-/**
- * The GPU service's server: the API's routes, the batch route and /metrics, over worker-thread
- * preprocessing and dynamic batching. It listens at once, answering 503 until the model is warm.
- */
 /** The worker modules the server starts: lambda/preprocess-worker and lambda/inference-worker, .ts or bundled .mjs. */
 export interface WorkerUrls {
   preprocess: URL;
   inference: URL;
 }
 
+/**
+ * The GPU service's server: the API's routes, the batch route and /metrics, over worker-thread
+ * preprocessing and dynamic batching. It listens at once, answering 503 until the model is warm; it rejects
+ * with a ListenError when it cannot listen.
+ */
 export async function startBatchingServer(config: BatchingServerConfig, workerUrls: WorkerUrls, modelDir = defaultModelDir()): Promise<BatchingServer> {
   let state: State = { phase: "starting" };
   let pool: PreprocessPool | undefined;
@@ -53,24 +63,28 @@ export async function startBatchingServer(config: BatchingServerConfig, workerUr
   });
   const images = async () => {
     if (state.phase === "ready") return state.images;
+    if (state.phase === "unavailable") throw state.error;
     throw state.phase === "starting" ? STARTING : DRAINING;
   };
-  const app = createApp({ images, metrics: () => metrics.render() }, SERVER_ROUTES);
+  const app = createApp({ images, metrics: () => metrics.render() }, API_HOSTS.batching);
   const knownPaths = new Set(Object.values(SERVER_ROUTES).map((route) => route.path));
-  const front = createNodeHttpFront(metrics.instrument(app, knownPaths), {
+  const front = createNodeHttpFront(appHandler(metrics.instrument(app, knownPaths)), {
+    // The batch route's limit: the classify route's own (lower) limit is the app's to answer.
     maxBodyBytes: BATCH_LIMITS.maxBodyBytes,
-    maxBufferedBytes: config.maxBufferedMiB * 2 ** 20,
+    tooLarge: batchTooLargeError,
+    maxBufferedBytes: config.maxBufferedMiB * MIB,
   });
-
-  await new Promise<void>((resolve, reject) => {
-    front.server.once("error", reject);
-    front.server.listen(config.port, config.host, resolve);
-  });
-  const url = `http://${config.host}:${(front.server.address() as AddressInfo).port}`;
+  const url = await front.listen(config.port, config.host);
   logger.info("batching server listening; warming up", { url, config });
 
   const ready = (async () => {
-    model = await InferenceThread.start(workerUrls.inference, { modelDir, threads: config.inferenceThreads });
+    model = await InferenceThread.start(workerUrls.inference, { modelDir, threads: config.inferenceThreads }).catch((error: unknown) => {
+      if (!(error instanceof ModelLoadError)) throw error;
+      // The worker logged why; the server stays up, answering 503 with the reason, /health included.
+      const unavailable = modelUnavailableError(error);
+      if (state.phase === "starting") state = { phase: "unavailable", error: unavailable };
+      throw unavailable;
+    });
     const { manifest, inputSize } = model;
     pool = await PreprocessPool.start({
       workerUrl: workerUrls.preprocess,

@@ -1,5 +1,5 @@
-import { toClassifierError } from "../core/errors.js";
-import type { Classification, Classifier } from "../core/classifier.js";
+import { toApiError } from "../core/errors.js";
+import type { Classification, OnnxModel } from "../core/model/onnx-model.js";
 
 /** When a batch runs: when it is full, or when its oldest image has waited maxWaitMs. */
 export interface BatchingOptions {
@@ -32,7 +32,7 @@ export class InferenceBatcher {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly classifier: Pick<Classifier, "classifyBatch">,
+    private readonly model: Pick<OnnxModel, "classifyBatch">,
     private readonly options: BatchingOptions,
     private readonly observer: BatchObserver = { onBatch: () => undefined },
   ) {}
@@ -69,10 +69,10 @@ export class InferenceBatcher {
     this.running = true;
     const started = performance.now();
     try {
-      const results = await this.classifier.classifyBatch(batch.map((item) => item.tensor));
+      const results = await this.model.classifyBatch(batch.map((item) => item.tensor));
       batch.forEach((item, i) => item.resolve(results[i]!));
     } catch (error) {
-      const failure = toClassifierError(error);
+      const failure = toApiError(error);
       for (const item of batch) item.reject(failure);
     } finally {
       this.observer.onBatch(batch.length, performance.now() - started);

@@ -1,8 +1,9 @@
 import type { Worker } from "node:worker_threads";
 import { logger } from "../core/logger.js";
-import type { Classification, Classifier, ExecutionProviderName } from "../core/classifier.js";
-import type { ModelManifest } from "../core/manifest.js";
+import type { Classification, OnnxModel, ExecutionProviderName } from "../core/model/onnx-model.js";
+import type { ModelManifest } from "../core/model/manifest.js";
 import { startReadyWorker } from "./worker-thread.js";
+import { ModelLoadError } from "../core/model/model-load-error.js";
 
 /** What the inference worker is started with. */
 export interface InferenceWorkerData {
@@ -28,7 +29,7 @@ interface Call {
  * so on the server's event loop every batch would stall reading requests and feeding the preprocessing
  * workers. A worker that stops is replaced (the model reloaded); the batches it held fail with 500.
  */
-export class InferenceThread implements Pick<Classifier, "classifyBatch"> {
+export class InferenceThread implements Pick<OnnxModel, "classifyBatch"> {
   private readonly calls = new Map<number, Call>();
   private nextId = 0;
   private closing = false;
@@ -41,7 +42,7 @@ export class InferenceThread implements Pick<Classifier, "classifyBatch"> {
     private readonly respawn: () => Promise<{ worker: Worker }>,
   ) {}
 
-  /** Starts the worker and resolves once its model is loaded and warm. */
+  /** Starts the worker and resolves once its model is loaded and warm; rejects with a ModelLoadError when it cannot load it. */
   static async start(workerUrl: URL, data: InferenceWorkerData): Promise<InferenceThread> {
     let thread: InferenceThread | undefined;
     const start = () =>
@@ -50,7 +51,9 @@ export class InferenceThread implements Pick<Classifier, "classifyBatch"> {
         onMessage: (message) => thread?.settle(message),
         onExit: (code) => thread?.replace(code),
       });
-    const { worker, ready } = await start();
+    const { worker, ready } = await start().catch((error: unknown) => {
+      throw ModelLoadError.revive(error) ?? error;
+    });
     thread = new InferenceThread(Promise.resolve(worker), ready.manifest, ready.executionProviders, start);
     return thread;
   }

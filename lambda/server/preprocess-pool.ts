@@ -1,9 +1,17 @@
 import type { Worker } from "node:worker_threads";
 import { startReadyWorker } from "./worker-thread.js";
-import { ClassifierError, ERROR_CODES, TemporarilyUnavailableError, UnusableImageError, type ErrorCode } from "../core/errors.js";
+import {
+  ERROR_CODES,
+  InternalError,
+  TemporarilyUnavailableError,
+  UnusableImageError,
+  apiErrorFromData,
+  type ApiError,
+  type ApiErrorData,
+} from "../core/errors.js";
 import { logger } from "../core/logger.js";
-import type { ImageHeader } from "../core/image-header.js";
-import type { PreprocessingSpec } from "../core/preprocessing-spec.js";
+import type { ImageHeader } from "../core/model/image-header.js";
+import type { PreprocessingSpec } from "../core/model/preprocessing-spec.js";
 
 /** What the pool hands a worker, once, at start. */
 export interface PreprocessWorkerData {
@@ -15,7 +23,7 @@ export type ToWorker = { id: number; bytes: Uint8Array };
 export type FromWorker =
   | { ready: true }
   | { id: number; header: ImageHeader; tensor: Float32Array }
-  | { id: number; error: { status: number; code: ErrorCode; message: string } };
+  | { id: number; error: ApiErrorData };
 
 /** Options of the pool; the batching server reads them from its environment. */
 export interface PreprocessPoolOptions {
@@ -33,7 +41,7 @@ interface Task {
   id: number;
   bytes: Uint8Array;
   resolve: (value: { header: ImageHeader; tensor: Float32Array }) => void;
-  reject: (error: ClassifierError) => void;
+  reject: (error: ApiError) => void;
 }
 
 interface Slot {
@@ -67,7 +75,7 @@ export class PreprocessPool {
     return this.waiting.length;
   }
 
-  /** The model input for one image; rejects with the ClassifierError that is its answer. */
+  /** The model input for one image; rejects with the ApiError that is its answer. */
   preprocess(bytes: Uint8Array): Promise<{ header: ImageHeader; tensor: Float32Array }> {
     if (this.closed) return Promise.reject(shuttingDown());
     return new Promise((resolve, reject) => {
@@ -114,7 +122,7 @@ export class PreprocessPool {
     const task = slot.task;
     if (!task || task.id !== message.id) return;
     this.release(slot);
-    if ("error" in message) task.reject(new ClassifierError(message.error.status, message.error.code, message.error.message));
+    if ("error" in message) task.reject(apiErrorFromData(message.error));
     else task.resolve({ header: message.header, tensor: message.tensor });
     this.dispatch();
   }
@@ -129,8 +137,7 @@ export class PreprocessPool {
     const task = slot.task;
     if (!task) return;
     this.release(slot);
-    // Out of the pool before it is terminated: an image dispatched to it meanwhile would die with it (a 500).
-    // Its exit event then starts the replacement.
+    // Out of the pool before it stops, so no image goes to a worker that will not answer; its exit replaces it.
     this.slots.delete(slot);
     logger.warn("preprocessing overran its time; replacing the worker", { timeoutMs: this.options.taskTimeoutMs });
     task.reject(new UnusableImageError(`The image took over ${this.options.taskTimeoutMs / 1000} s to decode; send an ordinary JPEG or PNG X-ray.`));
@@ -143,14 +150,14 @@ export class PreprocessPool {
     this.slots.delete(slot);
     if (task) {
       this.release(slot);
-      task.reject(new ClassifierError(500, ERROR_CODES.internal, "The worker preprocessing this image stopped; send it again."));
+      task.reject(new InternalError("The worker preprocessing this image stopped; send it again."));
     }
     if (this.closed) return;
     logger.warn("preprocessing worker exited; starting another", { exitCode });
     this.spawn().catch((error: unknown) => {
       logger.error("could not replace a preprocessing worker", { error: error as Error });
       if (this.slots.size > 0) return;
-      for (const waiting of this.waiting.splice(0)) waiting.reject(new ClassifierError(500, ERROR_CODES.internal, "No preprocessing worker is left to take this image."));
+      for (const waiting of this.waiting.splice(0)) waiting.reject(new InternalError("No preprocessing worker is left to take this image."));
     });
   }
 }

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { App } from "../core/app.js";
+import type { App } from "../core/http/app.js";
 import type { BatchObserver } from "./inference-batcher.js";
 
 /** Where the queues stand now, read when metrics are scraped. */

@@ -3,7 +3,7 @@ import { Capture, Match, Template } from "aws-cdk-lib/assertions";
 import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { afterAll, describe, expect, it } from "vitest";
-import { API_ROUTES } from "../../lambda/core/routes.js";
+import { API_ROUTES } from "../../lambda/core/http/routes.js";
 import { ClassifierApi, type ClassifierApiProps, type GpuTarget } from "../../lib/classifier-api.js";
 import { bareStack, removeSynthesized } from "../support/synth.js";
 

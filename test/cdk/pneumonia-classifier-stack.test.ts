@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Match } from "aws-cdk-lib/assertions";
 import { removeSynthesized, synthesize, type Synthesized } from "../support/synth.js";
 import { cfnLint } from "../support/python-tools.js";
-import { API_ROUTES } from "../../lambda/core/routes.js";
+import { API_ROUTES } from "../../lambda/core/http/routes.js";
 
 const run = promisify(execFile);
 let full: Synthesized;

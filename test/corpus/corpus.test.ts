@@ -1,8 +1,8 @@
-import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler } from "../../lambda/handler.js";
 import { httpApiEvent, lambdaContext, restApiEvent } from "../../tools/support/api-gateway-events.js";
 import { SERVER_ENTRIES, startServer, type LocalApiProcess } from "../../tools/support/server-process.js";
+import { rawRequest } from "../support/raw-request.js";
 import { CORPUS, expectedStatuses, type CorpusCase, type CorpusRequest } from "./hostile-inputs.js";
 
 /** Every answer must come this fast: a hostile input may not hang the classifier. */
@@ -50,23 +50,11 @@ describe.each([
   });
 });
 
-/** POSTs raw bytes; resolves with the answer even when the server closes the connection before reading it all. */
-function post(url: string, request: CorpusRequest): Promise<Answer> {
+/** POSTs a corpus request, timed; the answer counts even when the server closes before reading the whole body. */
+async function post(url: string, request: CorpusRequest): Promise<Answer> {
   const started = performance.now();
-  return new Promise((resolve, reject) => {
-    let answered = false;
-    const outgoing = httpRequest(`${url}/pneumonia_classifier`, { method: "POST", headers: { ...request.headers, "content-length": String(request.body.length) } });
-    outgoing.on("response", (response) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString(), ms: performance.now() - started }));
-    });
-    outgoing.on("error", (error) => {
-      if (!answered) reject(error);
-    });
-    outgoing.end(request.body);
-  });
+  const { status, body } = await rawRequest(`${url}/pneumonia_classifier`, request.body, { ...request.headers, "content-length": String(request.body.length) });
+  return { status, body, ms: performance.now() - started };
 }
 
 describe.each([

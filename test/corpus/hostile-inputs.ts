@@ -6,7 +6,7 @@ import { deflateSync, gzipSync } from "node:zlib";
 import sharp, { type Sharp } from "sharp";
 import { imageForm, anyXray } from "../../tools/support/forms.js";
 import { greyPng, jpegDeclaring } from "../support/crafted-images.js";
-import { FORM_LIMITS, PLATFORM_LIMITS } from "../../lambda/core/limits.js";
+import { FORM_LIMITS } from "../../lambda/core/limits.js";
 
 /** A request as a client sends it over HTTP. */
 export interface CorpusRequest {
@@ -14,8 +14,8 @@ export interface CorpusRequest {
   headers: Record<string, string>;
 }
 
-/** Expected status: the same everywhere, or per transport where the AWS front decides before the handler. */
-export type Expected = number | readonly number[] | { handler: number; http: number };
+/** Expected status: the same everywhere, or per host where their limits differ (the Lambda route's, with npm start). */
+export type Expected = number | readonly number[] | { lambda: number; batching: number };
 
 export interface CorpusCase {
   family: "malformed form" | "wrong type" | "decoder attack" | "size" | "odd but valid";
@@ -74,8 +74,6 @@ async function paddedJpeg(totalBytes: number): Promise<Buffer> {
 }
 
 /** Raw file bytes that fit a base64 event of about `eventBytes` once wrapped in a form. */
-const rawBytesForEvent = (eventBytes: number) => Math.floor(((eventBytes - 4096) * 3) / 4);
-
 export const CORPUS: readonly CorpusCase[] = [
   // Malformed forms
   { family: "malformed form", name: "cut before the closing boundary", expected: 400, build: async () => { const f = await asForm(await anyXray()); return { ...f, body: f.body.subarray(0, f.body.length - 100) }; } },
@@ -118,9 +116,9 @@ export const CORPUS: readonly CorpusCase[] = [
   { family: "decoder attack", name: "a JPEG with scan data overwritten", expected: [200, 422], build: async () => { const x = Buffer.from(await anyXray()); x.fill(0x5a, x.length >> 1, (x.length >> 1) + 2048); return asForm(x); } },
   { family: "decoder attack", name: "a PNG with a corrupt data chunk", expected: 422, build: async () => { const p = Buffer.from(await reencode((i) => i.png())); const idat = p.indexOf("IDAT"); p.fill(0x00, idat + 20, idat + 200); return asForm(p, "x.png", "image/png"); } },
   // Size
-  { family: "size", name: "a valid JPEG just under Lambda's 6 MB invoke limit after base64", expected: 200, build: async () => asForm(await paddedJpeg(rawBytesForEvent(PLATFORM_LIMITS.lambdaInvokePayloadBytes) - 64 * 1024)) },
-  { family: "size", name: "a valid JPEG just over Lambda's 6 MB invoke limit after base64", expected: { handler: 200, http: 413 }, build: async () => asForm(await paddedJpeg(rawBytesForEvent(PLATFORM_LIMITS.lambdaInvokePayloadBytes) + 64 * 1024)) },
-  { family: "size", name: "a body over API Gateway's 10 MB", expected: 413, build: async () => asForm(await paddedJpeg(FORM_LIMITS.maxBodyBytes + 1024)) },
+  { family: "size", name: "a valid JPEG just under Lambda's 6 MiB invoke limit after base64", expected: 200, build: async () => asForm(await paddedJpeg(FORM_LIMITS.maxLambdaBodyBytes - 64 * 1024)) },
+  { family: "size", name: "a valid JPEG just over Lambda's 6 MiB invoke limit after base64", expected: { lambda: 413, batching: 200 }, build: async () => asForm(await paddedJpeg(FORM_LIMITS.maxLambdaBodyBytes + 64 * 1024)) },
+  { family: "size", name: "a body over API Gateway's 10 MiB", expected: 413, build: async () => asForm(await paddedJpeg(FORM_LIMITS.maxBodyBytes + 1024)) },
   { family: "size", name: "a gzip-encoded form", expected: 415, build: async () => { const f = await asForm(await anyXray()); return { body: gzipSync(f.body), headers: { ...f.headers, "content-encoding": "gzip" } }; } },
   // Odd but valid
   { family: "odd but valid", name: "a progressive JPEG", expected: 200, build: async () => asForm(await reencode((i) => i.jpeg({ progressive: true }))) },
@@ -139,7 +137,7 @@ export const CORPUS: readonly CorpusCase[] = [
 export function expectedStatuses(expected: Expected, transport: "handler" | "http" | "batching"): readonly number[] {
   if (typeof expected === "number") return [expected];
   if (Array.isArray(expected)) return expected;
-  // The batching server has no Lambda in front: its limits are the handler's.
-  return [(expected as { handler: number; http: number })[transport === "batching" ? "handler" : transport]];
+  // The handler and npm start hold to the Lambda route's limits; the batching server has its own.
+  return [(expected as { lambda: number; batching: number })[transport === "batching" ? "batching" : "lambda"]];
 }
 

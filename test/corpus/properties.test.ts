@@ -3,7 +3,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler } from "../../lambda/handler.js";
 import { toCoreRequest } from "../../lambda/adapters/api-gateway-event.js";
-import { parseImageUpload } from "../../lambda/core/multipart.js";
+import { parseImageUpload } from "../../lambda/core/http/multipart.js";
 import { httpApiEvent, lambdaContext, restApiEvent } from "../../tools/support/api-gateway-events.js";
 import { anyXray, imageForm } from "../../tools/support/forms.js";
 

@@ -2,8 +2,8 @@ import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVER_ENTRIES, startServer, type LocalApiProcess } from "../../tools/support/server-process.js";
 import { xrayFixtures } from "../../tools/support/forms.js";
-import { inProcessImageClassifier } from "../../lambda/core/image-classifier.js";
-import { sharedClassifier } from "../../lambda/core/shared-classifier.js";
+import { inProcessImageClassifier } from "../../lambda/core/model/image-classifier.js";
+import { inProcessModel } from "../../lambda/core/model/in-process-model.js";
 import { BATCH_LIMITS } from "../../lambda/core/limits.js";
 
 /** A JSON answer as the tests read it; its shape is what the assertions check. */
@@ -19,6 +19,15 @@ function batchForm(files: { bytes: Uint8Array; name: string }[]): FormData {
 async function post(url: string, form: FormData) {
   const response = await fetch(url, { method: "POST", body: form });
   return { status: response.status, headers: response.headers, json: (await response.json()) as Json };
+}
+
+/** Waits until the server holds `count` images admitted and not yet answered, as its /metrics says. */
+async function imagesInFlight(url: string, count: number): Promise<void> {
+  for (;;) {
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    if (Number(/^classifier_images_in_flight (\d+)/m.exec(metrics)?.[1]) === count) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 async function fixtureFiles() {
@@ -38,7 +47,7 @@ describe("npm run start:gpu over real HTTP", () => {
   it("answers the article's call with what the Lambda handler answers", async () => {
     // Prepare
     const [fixture] = await fixtureFiles();
-    const images = inProcessImageClassifier(await sharedClassifier());
+    const images = inProcessImageClassifier(await inProcessModel());
     const [expected] = await images.classifyImages([fixture!.bytes]);
     // Act
     const { status, json } = await post(`${server.url}/pneumonia_classifier`, batchForm([fixture!]));
@@ -133,17 +142,19 @@ describe("npm run start:gpu under load and at shutdown", () => {
   });
 
   it("answers every request in progress on SIGTERM, then exits 0", async () => {
-    // Prepare
-    const server = await startServer(SERVER_ENTRIES.batching, { PREPROCESS_THREADS: "1" });
+    // Prepare: a long batch wait holds every image in the server until well after the signal.
+    const server = await startServer(SERVER_ENTRIES.batching, { PREPROCESS_THREADS: "1", BATCH_MAX_SIZE: "64", BATCH_MAX_WAIT_MS: "1000" });
     const fixtures = await fixtureFiles();
-    const inFlight = fixtures.map((fixture) => post(`${server.url}/pneumonia_classifier`, batchForm([fixture])));
-    // Let the bodies arrive, so the requests are in progress when the signal comes.
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    const answeredAt: number[] = [];
+    const inFlight = fixtures.map((fixture) => post(`${server.url}/pneumonia_classifier`, batchForm([fixture])).finally(() => answeredAt.push(performance.now())));
+    await imagesInFlight(server.url, fixtures.length);
     // Act
+    const signalledAt = performance.now();
     const exited = server.stop();
     const answers = await Promise.all(inFlight);
     // Assess
     expect(answers.map((answer) => answer.status)).toEqual(fixtures.map(() => 200));
+    expect(Math.min(...answeredAt)).toBeGreaterThan(signalledAt);
     expect(await exited).toBe(0);
     await expect(fetch(`${server.url}/health`)).rejects.toThrow();
   });

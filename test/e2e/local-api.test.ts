@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
-import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalApi, type LocalApiProcess } from "../../tools/support/server-process.js";
 import { imageForm, xrayFixtures } from "../../tools/support/forms.js";
 import { FORM_LIMITS } from "../../lambda/core/limits.js";
+import { rawRequest } from "../support/raw-request.js";
 
 let api: LocalApiProcess;
 
@@ -65,19 +65,29 @@ describe("local API over real HTTP", () => {
     expect(api.process.exitCode).toBeNull();
   });
 
-  it("refuses a body over API Gateway's limit with 413, as API Gateway would", async () => {
-    // Node's fetch would stream the whole body first; a raw request shows the front cuts it off.
-    const status = await new Promise<number>((resolve, reject) => {
-      const request = httpRequest(`${api.url}/pneumonia_classifier`, {
-        method: "POST",
-        headers: { "content-type": "multipart/form-data; boundary=b" },
-      });
-      request.on("response", (response) => resolve(response.statusCode ?? 0));
-      request.on("error", reject);
-      request.end(Buffer.alloc(FORM_LIMITS.maxBodyBytes + 1024));
-    });
-    expect(status).toBe(413);
+  it("refuses a body over the Lambda route's limit with 413 saying the batching server takes it, and keeps serving", async () => {
+    // Prepare: Node's fetch would stream the whole body first; a raw request shows the front cuts it off.
+    const body = Buffer.alloc(FORM_LIMITS.maxLambdaBodyBytes + 1024);
+    // Act
+    const answer = await rawRequest(`${api.url}/pneumonia_classifier`, body, { "content-type": "multipart/form-data; boundary=b" });
+    // Assess
+    expect(answer.status).toBe(413);
+    expect(JSON.parse(answer.body).error.message).toContain("on the batching server (npm run start:gpu), which takes up to 10 MiB");
     expect((await fetch(`${api.url}/health`)).status).toBe(200);
+  });
+
+  it.each([
+    ["GET", "/metrics"],
+    ["POST", "/pneumonia_classifier/batch"],
+  ])("answers %s %s, a batching server route, with a JSON 404 that names npm run start:gpu", async (method, path) => {
+    // Act
+    const response = await fetch(`${api.url}${path}`, { method });
+    // Assess
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as Json).error).toEqual({
+      code: "NOT_FOUND",
+      message: `${path} is served by the batching server only; use ${path} on the batching server (npm run start:gpu).`,
+    });
   });
 
   it("serves /health, /openapi.json and /docs", async () => {

@@ -90,6 +90,23 @@ describe.each(EVENT_VERSIONS)("handler with %s events", (_name, buildEvent) => {
     expect(typeof docs !== "string" && docs.body).toContain("/pneumonia_classifier");
   });
 
+  it("answers the batching server's routes with 404 pointing to them under /gpu on the same API", async () => {
+    // Act
+    const { status, json } = await invoke(buildEvent({ method: "GET", path: "/metrics" }));
+    // Assess
+    expect(status).toBe(404);
+    expect(json.error.message).toBe("/metrics is served by the batching server only; use /gpu/metrics on this API.");
+  });
+
+  it("states the Lambda route's body limit in the OpenAPI document", async () => {
+    // Act
+    const { json } = await invoke(buildEvent({ method: "GET", path: "/openapi.json" }));
+    // Assess
+    const description: string = json.paths["/pneumonia_classifier"].post.description;
+    expect(description).toContain("On this host the whole request may be at most 4.49 MiB, the most that fits Lambda's 6 MiB invoke limit once base64-encoded.");
+    expect(description).toContain("Larger requests: /gpu/pneumonia_classifier on this API, which takes up to 10 MiB.");
+  });
+
   it("answers an unknown path with 404 and a wrong method with 405", async () => {
     expect((await invoke(buildEvent({ method: "GET", path: "/predict" }))).status).toBe(404);
     const wrongMethod = await invoke(buildEvent({ method: "GET", path: "/pneumonia_classifier" }));

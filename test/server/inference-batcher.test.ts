@@ -1,19 +1,19 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { Classifier } from "../../lambda/core/classifier.js";
-import { defaultModelDir } from "../../lambda/core/manifest.js";
+import { OnnxModel } from "../../lambda/core/model/onnx-model.js";
+import { defaultModelDir } from "../../lambda/core/model/manifest.js";
 import { InferenceBatcher } from "../../lambda/server/inference-batcher.js";
 
-let classifier: Classifier;
+let model: OnnxModel;
 beforeAll(async () => {
-  classifier = await Classifier.load(defaultModelDir(), { threads: 1 });
+  model = await OnnxModel.load(defaultModelDir(), { threads: 1 });
 });
 
 /** Distinct inputs, so each answer can be matched to its image. */
-const inputs = (count: number) => Array.from({ length: count }, (_, n) => new Float32Array(classifier.inputSize).map((_, i) => Math.sin(i * (n + 1))));
+const inputs = (count: number) => Array.from({ length: count }, (_, n) => new Float32Array(model.inputSize).map((_, i) => Math.sin(i * (n + 1))));
 
 function recordingBatcher(maxBatchSize: number, maxWaitMs: number) {
   const batches: number[] = [];
-  const batcher = new InferenceBatcher(classifier, { maxBatchSize, maxWaitMs }, { onBatch: (size) => batches.push(size) });
+  const batcher = new InferenceBatcher(model, { maxBatchSize, maxWaitMs }, { onBatch: (size) => batches.push(size) });
   return { batcher, batches };
 }
 
@@ -54,7 +54,7 @@ describe("InferenceBatcher", () => {
     // Prepare
     const { batcher } = recordingBatcher(8, 20);
     const images = inputs(6);
-    const alone = await Promise.all(images.map((input) => classifier.classify(input)));
+    const alone = await Promise.all(images.map((input) => model.classify(input)));
     // Act
     const batched = await Promise.all(images.map((input) => batcher.classify(input)));
     // Assess

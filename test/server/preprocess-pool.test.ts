@@ -1,11 +1,14 @@
 import { readFile } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { PreprocessPool } from "../../lambda/server/preprocess-pool.js";
-import { preprocessImage } from "../../lambda/core/preprocess.js";
-import { defaultModelDir, readManifest } from "../../lambda/core/manifest.js";
+import { preprocessImage } from "../../lambda/core/model/preprocess.js";
+import { defaultModelDir, readManifest } from "../../lambda/core/model/manifest.js";
 import { xrayFixtures } from "../../tools/support/forms.js";
+import { PayloadTooLargeError, UnsupportedMediaTypeError, UnusableImageError } from "../../lambda/core/errors.js";
+import { jpegDeclaring } from "../support/crafted-images.js";
 
 const WORKER = new URL("../../lambda/preprocess-worker.ts", import.meta.url);
+const HANGING_WORKER = new URL("../support/hanging-preprocess-worker.ts", import.meta.url);
 const spec = (await readManifest(defaultModelDir())).input.preprocessing;
 
 let pool: PreprocessPool | undefined;
@@ -29,15 +32,23 @@ describe("PreprocessPool", () => {
     }
   });
 
-  it("answers a truncated JPEG with the core's 422", async () => {
+  it("answers a refused image with the core's error, rebuilt as its own subclass on this side of the thread", async () => {
     // Prepare
     pool = await PreprocessPool.start({ workerUrl: WORKER, threads: 1, spec, taskTimeoutMs: 10_000 });
     const [fixture] = await xrayFixtures();
     const truncated = (await readFile(fixture!.path)).subarray(0, 2000);
+    const refused = [
+      [truncated, UnusableImageError, 422, "UNUSABLE_IMAGE"],
+      [Buffer.from("patient notes, not an image"), UnsupportedMediaTypeError, 415, "UNSUPPORTED_MEDIA_TYPE"],
+      [jpegDeclaring(60_000, 60_000), PayloadTooLargeError, 413, "IMAGE_TOO_LARGE"],
+    ] as const;
     // Act
-    const preprocessing = pool.preprocess(truncated);
+    const errors = await Promise.all(refused.map(([bytes]) => pool!.preprocess(bytes).catch((error: unknown) => error)));
     // Assess
-    await expect(preprocessing).rejects.toMatchObject({ status: 422, code: "UNUSABLE_IMAGE" });
+    refused.forEach(([, type, status, code], i) => {
+      expect(errors[i]).toBeInstanceOf(type);
+      expect(errors[i]).toMatchObject({ status, code });
+    });
   });
 
   it("answers an image over the time limit with 422 and replaces its worker, so the next image is answered too", async () => {
@@ -50,6 +61,17 @@ describe("PreprocessPool", () => {
     for (let i = 0; i < 3; i++) answers.push(await pool.preprocess(bytes).catch((error: unknown) => error));
     // Assess
     for (const answer of answers) expect(answer).toMatchObject({ status: 422, message: expect.stringMatching(/took over/) });
+  });
+
+  it("gives the next image to a new worker, not to the one it is stopping after an overrun", async () => {
+    // Prepare: a worker that hangs on demand, so the overrun is certain and its worker busy to the end
+    pool = await PreprocessPool.start({ workerUrl: HANGING_WORKER, threads: 1, spec, taskTimeoutMs: 200 });
+    const overrun = await pool.preprocess(Buffer.from("hang")).catch((error: unknown) => error);
+    // Act
+    const next = await pool.preprocess(Buffer.from("an image")).catch((error: unknown) => error);
+    // Assess
+    expect(overrun).toMatchObject({ status: 422, message: expect.stringMatching(/took over/) });
+    expect(next).toEqual({ header: { type: "image/png", width: 2, height: 2 }, tensor: new Float32Array(4) });
   });
 
   it("refuses the images still waiting when it closes", async () => {

@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { preprocessImage } from "../../lambda/core/preprocess.js";
-import { Classifier } from "../../lambda/core/classifier.js";
-import { defaultModelDir } from "../../lambda/core/manifest.js";
+import { preprocessImage } from "../../lambda/core/model/preprocess.js";
+import { OnnxModel } from "../../lambda/core/model/onnx-model.js";
+import { defaultModelDir } from "../../lambda/core/model/manifest.js";
 import { FIXTURES } from "../../tools/support/forms.js";
 import { venvPython } from "../support/python-tools.js";
 
@@ -28,8 +28,8 @@ afterAll(async () => {
 describe("training and serving parity", () => {
   it("exports exactly the tensors the served preprocessing computes", async () => {
     // Prepare
-    const classifier = await Classifier.load(defaultModelDir());
-    const spec = classifier.manifest.input.preprocessing;
+    const model = await OnnxModel.load(defaultModelDir());
+    const spec = model.manifest.input.preprocessing;
     const raw = await readFile(join(out, "sample.f32"));
     const all = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
     // Act & Assess
@@ -40,17 +40,17 @@ describe("training and serving parity", () => {
     }
   });
 
-  it("gives the same probabilities in Python, reading the exported tensors, as the served classifier", async () => {
+  it("gives the same probabilities in Python, reading the exported tensors, as the served model", async () => {
     // Prepare
-    const classifier = await Classifier.load(defaultModelDir());
+    const model = await OnnxModel.load(defaultModelDir());
     // Act
     const { stdout } = await run(venvPython(), ["training/predict_tensors.py", "--tensors", out, "--split", "sample", "--model-dir", defaultModelDir()]);
     const fromPython: { file: string; probabilities: Record<string, number> }[] = JSON.parse(stdout);
     // Assess
     expect(fromPython.map((p) => p.file)).toEqual(exported.items.map((i) => i.file));
     for (const { file, probabilities } of fromPython) {
-      const { tensor } = await preprocessImage(await readFile(join(SAMPLE_ROOT, "sample", file)), classifier.manifest.input.preprocessing);
-      const served = await classifier.classify(tensor);
+      const { tensor } = await preprocessImage(await readFile(join(SAMPLE_ROOT, "sample", file)), model.manifest.input.preprocessing);
+      const served = await model.classify(tensor);
       expect(served.probabilities.PNEUMONIA).toBeCloseTo(probabilities.PNEUMONIA!, 5);
       expect(served.probabilities.NORMAL).toBeCloseTo(probabilities.NORMAL!, 5);
     }

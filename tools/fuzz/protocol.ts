@@ -1,5 +1,5 @@
 import { inspect } from "node:util";
-import type { PreprocessingSpec } from "../../lambda/core/preprocessing-spec.js";
+import type { PreprocessingSpec } from "../../lambda/core/model/preprocessing-spec.js";
 
 /** Which parser an input is for: the multipart form parser or the image entry point. */
 export type Target = "multipart" | "image";

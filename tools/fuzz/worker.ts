@@ -17,9 +17,9 @@ async function workerMain(): Promise<void> {
   const data = workerData as WorkerData;
   const started = performance.now();
   // Loaded here rather than at the top, so the ready time reported to the main thread includes loading them.
-  const { parseImageUpload } = await import("../../lambda/core/multipart.js");
-  const { preprocessImage } = await import("../../lambda/core/preprocess.js");
-  const { ClassifierError } = await import("../../lambda/core/errors.js");
+  const { parseImageUpload } = await import("../../lambda/core/http/multipart.js");
+  const { preprocessImage } = await import("../../lambda/core/model/preprocess.js");
+  const { ApiError } = await import("../../lambda/core/errors.js");
   const { IMAGE_LIMITS } = await import("../../lambda/core/limits.js");
   const spec = data.spec;
 
@@ -60,7 +60,7 @@ async function workerMain(): Promise<void> {
       return broken ? { ms, verdict: "crash", reason: "invariant", error: { origin: "invariant", name: "InvariantViolation", message: broken } } : { ms, verdict: "resolved" };
     } catch (error) {
       const ms = performance.now() - t0;
-      if (error instanceof ClassifierError) {
+      if (error instanceof ApiError) {
         if (error.status >= 400 && error.status <= 499) return { ms, verdict: "refused", status: error.status, code: error.code, error: describeError(error, "rejection") };
         return { ms, verdict: "crash", reason: `status-${error.status}`, status: error.status, code: error.code, error: describeError(error, "rejection") };
       }

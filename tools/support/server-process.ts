@@ -5,6 +5,8 @@ import { once } from "node:events";
 export interface LocalApiProcess {
   url: string;
   process: ChildProcess;
+  /** What it has written so far: stderr (where Powertools writes WARN and ERROR), and stdout with keepLogs. */
+  logs: () => string;
   /** Sends SIGTERM and resolves with the exit code once the process has exited. */
   stop: () => Promise<number | null>;
 }
@@ -17,13 +19,21 @@ export const SERVER_ENTRIES = {
   batching: "lambda/serve-gpu.ts",
 } as const;
 
-/** Waits for the server's "ready at <url>" line (on stdout or stderr) and returns the URL; rejects if the process exits first. */
-export function readyUrl(child: ChildProcess): Promise<string> {
+/** The line a server prints once it serves, with its URL. */
+export const SERVING_LINES = {
+  /** The model is loaded and warm. */
+  ready: /ready at (http:\/\/[^/\s]+)/,
+  /** Up, but its model could not be loaded: it answers 503 MODEL_UNAVAILABLE. */
+  cannotClassify: /at (http:\/\/[^/\s]+) cannot classify/,
+} as const;
+
+/** Waits for a serving line (on stdout or stderr) and returns its URL; rejects if the process exits first. */
+export function readyUrl(child: ChildProcess, line: RegExp = SERVING_LINES.ready): Promise<string> {
   let output = "";
   return new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /ready at (http:\/\/[^/\s]+)/.exec(output);
+      const match = line.exec(output);
       if (match) resolve(match[1]!);
     };
     child.stdout?.on("data", onData);
@@ -33,22 +43,26 @@ export function readyUrl(child: ChildProcess): Promise<string> {
 }
 
 /**
- * Starts a server as its npm script does (same entry point), on a port the OS picks, and waits until it is
- * ready. Its structured logs (stdout) are dropped unless `keepLogs`, so a long run does not fill a pipe.
+ * Starts a server as its npm script does (same entry point), on a port the OS picks, and waits for its
+ * serving line (`until`, ready by default). Its structured logs (stdout) are dropped unless `keepLogs`, so a
+ * long run does not fill a pipe.
  */
 export async function startServer(
   entry: (typeof SERVER_ENTRIES)[keyof typeof SERVER_ENTRIES],
   env: NodeJS.ProcessEnv = {},
-  { keepLogs = false } = {},
+  { keepLogs = false, until = SERVING_LINES.ready } = {},
 ): Promise<LocalApiProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", entry], {
     env: { ...process.env, PORT: "0", POWERTOOLS_LOG_LEVEL: "WARN", ...env },
     stdio: ["ignore", keepLogs ? "pipe" : "ignore", "pipe"],
   });
-  const url = await readyUrl(child);
+  let logs = "";
+  for (const stream of [child.stdout, child.stderr]) stream?.on("data", (chunk: Buffer) => (logs += chunk.toString()));
+  const url = await readyUrl(child, until);
   return {
     url,
     process: child,
+    logs: () => logs,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill("SIGTERM");

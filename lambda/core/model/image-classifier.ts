@@ -1,6 +1,6 @@
-import { toClassifierError, type ClassifierError } from "./errors.js";
+import { toApiError, type ApiError } from "../errors.js";
 import { preprocessImage } from "./preprocess.js";
-import type { Classification, Classifier } from "./classifier.js";
+import type { Classification, OnnxModel } from "./onnx-model.js";
 import type { ImageHeader } from "./image-header.js";
 import type { ModelManifest } from "./manifest.js";
 
@@ -16,7 +16,7 @@ export interface ImageClassification {
 }
 
 /** One image's outcome: its classification, or the error that is its answer (422 for a corrupt file, say). */
-export type ImageOutcome = ImageClassification | ClassifierError;
+export type ImageOutcome = ImageClassification | ApiError;
 
 /**
  * What the routes need to classify uploaded images: the in-process one below for Lambda and the local
@@ -25,7 +25,7 @@ export type ImageOutcome = ImageClassification | ClassifierError;
 export interface ImageClassifier {
   readonly manifest: ModelManifest;
   /**
-   * Classifies every image, answering one outcome per image in their order. Rejects with a ClassifierError
+   * Classifies every image, answering one outcome per image in their order. Rejects with an ApiError
    * (503 when full, say) when it cannot take them all now, so a request is refused whole or answered whole.
    */
   classifyImages(images: readonly Uint8Array[]): Promise<ImageOutcome[]>;
@@ -35,19 +35,19 @@ export interface ImageClassifier {
 export const millis = (from: number, to: number = performance.now()) => Math.round((to - from) * 100) / 100;
 
 /** Preprocesses and classifies on the calling thread, one image after the other: one Lambda request at a time. */
-export function inProcessImageClassifier(classifier: Classifier): ImageClassifier {
+export function inProcessImageClassifier(model: OnnxModel): ImageClassifier {
   const classifyOne = async (bytes: Uint8Array): Promise<ImageClassification> => {
     const started = performance.now();
-    const { header, tensor } = await preprocessImage(bytes, classifier.manifest.input.preprocessing);
+    const { header, tensor } = await preprocessImage(bytes, model.manifest.input.preprocessing);
     const preprocessed = performance.now();
-    const result = await classifier.classify(tensor);
+    const result = await model.classify(tensor);
     return { header, result, timingsMs: { preprocess: millis(started, preprocessed), inference: millis(preprocessed) } };
   };
   return {
-    manifest: classifier.manifest,
+    manifest: model.manifest,
     async classifyImages(images) {
       const outcomes: ImageOutcome[] = [];
-      for (const bytes of images) outcomes.push(await classifyOne(bytes).catch(toClassifierError));
+      for (const bytes of images) outcomes.push(await classifyOne(bytes).catch(toApiError));
       return outcomes;
     },
   };

@@ -3,7 +3,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { LABELS, readManifest, type Label, type ModelManifest } from "./manifest.js";
-import { usableCpuCount } from "./cpu-count.js";
+import { ModelLoadError } from "./model-load-error.js";
+import { usableCpuCount } from "../cpu-count.js";
 
 /** What the model says about one image. */
 export interface Classification {
@@ -17,7 +18,7 @@ export interface Classification {
 export type ExecutionProviderName = ort.InferenceSession.ExecutionProviderName;
 
 /** Options for loading; every one has a default suited to one process serving one request at a time. */
-export interface ClassifierOptions {
+export interface OnnxModelOptions {
   /** Threads for one inference on the CPU. @default - the CPUs the process can use */
   threads?: number;
   /**
@@ -35,7 +36,7 @@ export interface ClassifierOptions {
 }
 
 /** One ONNX Runtime session over the model a manifest describes. Create one per process. */
-export class Classifier {
+export class OnnxModel {
   private constructor(
     readonly manifest: ModelManifest,
     private readonly session: ort.InferenceSession,
@@ -43,14 +44,19 @@ export class Classifier {
     readonly executionProviders: readonly ExecutionProviderName[],
   ) {}
 
-  /** Reads the manifest, checks the model file's sha256, creates the session and warms it with one inference. */
-  static async load(modelDir: string, options: ClassifierOptions = {}): Promise<Classifier> {
+  /**
+   * Reads the manifest, checks the model file's sha256, creates the session and warms it with one inference.
+   * Rejects with a ModelLoadError that says which step failed.
+   */
+  static async load(modelDir: string, options: OnnxModelOptions = {}): Promise<OnnxModel> {
     const manifest = await readManifest(modelDir);
     const modelPath = join(modelDir, manifest.file);
-    const modelBytes = await readFile(modelPath);
+    const modelBytes = await readFile(modelPath).catch((error: unknown) => {
+      throw new ModelLoadError("modelFileMissing", `${modelPath} cannot be read: ${(error as Error).message}`, { cause: error });
+    });
     const sha256 = createHash("sha256").update(modelBytes).digest("hex");
     if (sha256 !== manifest.sha256) {
-      throw new Error(`${modelPath} has sha256 ${sha256}, but the manifest expects ${manifest.sha256}; the model file is not the one trained.`);
+      throw new ModelLoadError("checksumMismatch", `${modelPath} has sha256 ${sha256}, but the manifest expects ${manifest.sha256}; the model file is not the one trained.`);
     }
     const executionProviders = options.executionProviders ?? ["cpu"];
     const session = await ort.InferenceSession.create(modelBytes, {
@@ -60,11 +66,13 @@ export class Classifier {
       executionMode: "sequential",
       graphOptimizationLevel: "all",
       extra: { session: { intra_op: { allow_spinning: options.spinWhileIdle === false ? "0" : "1" } } },
+    }).catch((error: unknown) => {
+      throw new ModelLoadError("sessionFailed", `ONNX Runtime could not create a session from ${modelPath} on ${executionProviders.join(", ")}: ${(error as Error).message}`, { cause: error });
     });
-    const classifier = new Classifier(manifest, session, executionProviders);
+    const model = new OnnxModel(manifest, session, executionProviders);
     // The first run allocates and tunes kernels; paying it at start-up keeps it off the first request.
-    await classifier.classify(new Float32Array(classifier.inputSize));
-    return classifier;
+    await model.classify(new Float32Array(model.inputSize));
+    return model;
   }
 
   /** Values in one image's input tensor. */

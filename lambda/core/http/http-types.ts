@@ -3,7 +3,7 @@ export interface CoreRequest {
   method: string;
   /** Path without stage prefix or query string, e.g. "/pneumonia_classifier". */
   path: string;
-  /** Header names lower-cased; one value per name. */
+  /** Header names lower-cased; one value per name (see headerMap). */
   headers: Readonly<Record<string, string | undefined>>;
   /** Raw body bytes, already base64-decoded. */
   body: Buffer;
@@ -14,6 +14,21 @@ export interface CoreResponse {
   statusCode: number;
   headers: Record<string, string>;
   body: string;
+}
+
+/**
+ * Request headers as the core reads them, from every (name, value) line the client sent: names lower-cased,
+ * and a repeated header's values joined with ", " in order, which is how RFC 9110 combines field lines (and
+ * what API Gateway's HTTP APIs do). Every adapter builds its headers with this, so a repeated
+ * Content-Encoding means the same on every host.
+ */
+export function headerMap(lines: Iterable<readonly [string, string]>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of lines) {
+    const key = name.toLowerCase();
+    headers[key] = Object.hasOwn(headers, key) ? `${headers[key]}, ${value}` : value;
+  }
+  return headers;
 }
 
 /** JSON answer with the content type set. */

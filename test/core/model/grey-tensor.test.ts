@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { equaliseHistogram, greyToTensor } from "../../lambda/core/grey-tensor.js";
-import type { PreprocessingSpec } from "../../lambda/core/preprocessing-spec.js";
+import { equaliseHistogram, greyToTensor } from "../../../lambda/core/model/grey-tensor.js";
+import type { PreprocessingSpec } from "../../../lambda/core/model/preprocessing-spec.js";
 
 const spec = (equalisation: PreprocessingSpec["equalisation"]): PreprocessingSpec => ({
   width: 2,

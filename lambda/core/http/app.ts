@@ -1,24 +1,24 @@
-import { BATCH_LIMITS, FORM_LIMITS } from "./limits.js";
+import { BATCH_LIMITS, FORM_LIMITS } from "../limits.js";
 import {
-  ClassifierError,
-  ERROR_CODES,
-  PayloadTooLargeError,
-  RouteError,
-  TemporarilyUnavailableError,
+  ApiError,
+  InternalError,
+  MethodNotAllowedError,
+  NotFoundError,
   UnsupportedMediaTypeError,
-  toClassifierError,
-} from "./errors.js";
+  toApiError,
+} from "../errors.js";
 import { jsonResponse, type CoreRequest, type CoreResponse } from "./http-types.js";
 import { parseImageUploads, type UploadedFile } from "./multipart.js";
 import { openApiDocument } from "./openapi.js";
 import { renderDocsPage } from "./docs-page.js";
-import { logger } from "./logger.js";
-import { millis, type ImageClassifier } from "./image-classifier.js";
-import { API_ROUTES, type RouteName, type RouteTable } from "./routes.js";
+import { logger } from "../logger.js";
+import { millis, type ImageClassifier } from "../model/image-classifier.js";
+import { SERVER_ROUTES, type RouteName } from "./routes.js";
+import { batchTooLargeError, bodyTooLargeError, type ApiHost } from "./api-host.js";
 
 /** What the core needs from its host. */
 export interface AppDependencies {
-  /** Classifies uploaded images; rejects with a ClassifierError (503) while the model is unavailable. */
+  /** Classifies uploaded images; rejects with an ApiError (503) while the model is unavailable. */
   images: () => Promise<ImageClassifier>;
   /** Metrics in Prometheus's text format, for hosts that serve the metrics route. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
@@ -27,35 +27,33 @@ export interface AppDependencies {
 /** Handles one request; never throws, every failure becomes a JSON error answer. */
 export type App = (request: CoreRequest) => Promise<CoreResponse>;
 
-/** What a route works with besides the request: the host's dependencies and the table it is served from. */
+/** What a route works with besides the request: the host's dependencies and what the host is. */
 interface RouteContext {
   deps: AppDependencies;
-  routes: RouteTable;
+  host: ApiHost;
 }
 
 type Route = (request: CoreRequest, context: RouteContext) => Promise<CoreResponse>;
 
 /** The form's files, once the body's size and encoding are checked. */
-async function readUploads(request: CoreRequest, limits: { maxBodyBytes: number; maxFiles: number }): Promise<UploadedFile[]> {
-  if (request.body.length > limits.maxBodyBytes) {
-    throw new PayloadTooLargeError(ERROR_CODES.payloadTooLarge, `The request body is over ${limits.maxBodyBytes / 2 ** 20} MiB; send a smaller image.`);
-  }
+async function readUploads(request: CoreRequest, maxFiles: number, maxBodyBytes: number, tooLarge: () => ApiError): Promise<UploadedFile[]> {
+  if (request.body.length > maxBodyBytes) throw tooLarge();
   const encoding = request.headers["content-encoding"]?.trim().toLowerCase();
   if (encoding && encoding !== "identity") {
     throw new UnsupportedMediaTypeError(`Content-Encoding "${encoding.slice(0, 40)}" is not accepted; send the form uncompressed (JPEG and PNG are compressed already).`);
   }
-  return parseImageUploads(request.body, request.headers["content-type"], { maxFiles: limits.maxFiles });
+  return parseImageUploads(request.body, request.headers["content-type"], { maxFiles });
 }
 
 const modelOf = ({ manifest }: ImageClassifier) => ({ name: manifest.name, version: manifest.version });
 
-async function classify(request: CoreRequest, { deps }: RouteContext): Promise<CoreResponse> {
+async function classify(request: CoreRequest, { deps, host }: RouteContext): Promise<CoreResponse> {
   const started = performance.now();
-  const [upload] = await readUploads(request, { maxBodyBytes: FORM_LIMITS.maxBodyBytes, maxFiles: FORM_LIMITS.maxFiles });
+  const [upload] = await readUploads(request, FORM_LIMITS.maxFiles, host.maxBodyBytes, () => bodyTooLargeError(host));
   const parsed = performance.now();
   const images = await deps.images();
   const [outcome] = await images.classifyImages([upload!.bytes]);
-  if (outcome instanceof ClassifierError) throw outcome;
+  if (outcome instanceof ApiError) throw outcome;
   const { header, result, timingsMs } = outcome!;
   const timings = { parse: millis(started, parsed), ...timingsMs };
   logger.info("classified", {
@@ -70,19 +68,19 @@ async function classify(request: CoreRequest, { deps }: RouteContext): Promise<C
 /** Several X-rays in one form: one result or one error per file, in the form's order. */
 async function classifyBatch(request: CoreRequest, { deps }: RouteContext): Promise<CoreResponse> {
   const started = performance.now();
-  const uploads = await readUploads(request, BATCH_LIMITS);
+  const uploads = await readUploads(request, BATCH_LIMITS.maxFiles, BATCH_LIMITS.maxBodyBytes, batchTooLargeError);
   const parsed = performance.now();
   const images = await deps.images();
   const outcomes = await images.classifyImages(uploads.map((upload) => upload.bytes));
   const results = outcomes.map((outcome, i) => {
     const file = uploads[i]!.filename;
-    if (outcome instanceof ClassifierError) return { file, status: outcome.status, ...outcome.toBody() };
+    if (outcome instanceof ApiError) return { file, status: outcome.status, ...outcome.toBody() };
     return { file, status: 200, ...outcome.result };
   });
   const timingsMs = { parse: millis(started, parsed), total: millis(started) };
   logger.info("classified batch", {
     images: uploads.length,
-    failed: outcomes.filter((outcome) => outcome instanceof ClassifierError).length,
+    failed: outcomes.filter((outcome) => outcome instanceof ApiError).length,
     timingsMs,
   });
   return jsonResponse(200, { results, model: modelOf(images), timingsMs });
@@ -98,66 +96,67 @@ async function loadedModel(deps: AppDependencies) {
 }
 
 async function metrics(_request: CoreRequest, { deps }: RouteContext): Promise<CoreResponse> {
-  if (!deps.metrics) throw new RouteError(404, ERROR_CODES.notFound, "This host keeps no metrics.");
+  if (!deps.metrics) throw new NotFoundError("This host keeps no metrics.");
   const { contentType, body } = await deps.metrics();
   return { statusCode: 200, headers: { "content-type": contentType }, body };
 }
 
-async function openApi(_request: CoreRequest, { deps, routes }: RouteContext): Promise<CoreResponse> {
-  return jsonResponse(200, openApiDocument(await loadedModel(deps), routes));
+async function openApi(_request: CoreRequest, { deps, host }: RouteContext): Promise<CoreResponse> {
+  return jsonResponse(200, openApiDocument(await loadedModel(deps), host));
 }
 
-async function docs(_request: CoreRequest, { deps, routes }: RouteContext): Promise<CoreResponse> {
-  const body = renderDocsPage(openApiDocument(await loadedModel(deps), routes));
+async function docs(_request: CoreRequest, { deps, host }: RouteContext): Promise<CoreResponse> {
+  const body = renderDocsPage(openApiDocument(await loadedModel(deps), host));
   return { statusCode: 200, headers: { "content-type": "text/html; charset=utf-8" }, body };
 }
 
 const ROUTE_HANDLERS: Record<RouteName, Route> = { classify, classifyBatch, health, metrics, openApi, docs };
 
-/** The routes of a table, by path then method. */
-function routeIndex(routes: RouteTable): Readonly<Record<string, Readonly<Record<string, Route>>>> {
+/** The routes a host serves, by path then method. */
+function routeIndex(host: ApiHost): Readonly<Record<string, Readonly<Record<string, Route>>>> {
   const index: Record<string, Record<string, Route>> = {};
-  for (const [name, route] of Object.entries(routes)) {
+  for (const [name, route] of Object.entries(host.routes)) {
     (index[route.path] ??= {})[route.method] = ROUTE_HANDLERS[name as RouteName];
   }
   return index;
 }
 
-function findRoute(index: ReturnType<typeof routeIndex>, request: CoreRequest): Route {
+/** Paths the batching server serves, which other hosts point to. */
+const BATCHING_SERVER_PATHS: ReadonlySet<string> = new Set(Object.values(SERVER_ROUTES).map((route) => route.path));
+
+function findRoute(index: ReturnType<typeof routeIndex>, host: ApiHost, request: CoreRequest): Route {
   const methods = Object.hasOwn(index, request.path) ? index[request.path]! : undefined;
   if (!methods) {
-    throw new RouteError(404, ERROR_CODES.notFound, `No route ${request.path}; see /docs for the API.`);
+    if (host.batchingServer && BATCHING_SERVER_PATHS.has(request.path)) {
+      throw new NotFoundError(`${request.path} is served by the batching server only; use ${host.batchingServer(request.path)}.`);
+    }
+    throw new NotFoundError(`No route ${request.path}; see /docs for the API.`);
   }
   const route = Object.hasOwn(methods, request.method) ? methods[request.method] : undefined;
   if (!route) {
-    throw new RouteError(405, ERROR_CODES.methodNotAllowed, `${request.path} takes ${Object.keys(methods).join(", ")}, not ${request.method}.`);
+    const allowed = Object.keys(methods);
+    throw new MethodNotAllowedError(`${request.path} takes ${allowed.join(", ")}, not ${request.method}.`, allowed);
   }
   return route;
 }
 
-/** Headers an error answer carries besides its JSON: Allow on 405, Retry-After on a temporary 503. */
-function errorHeaders(error: ClassifierError, allowed: string[]): Record<string, string> {
-  if (error.code === ERROR_CODES.methodNotAllowed) return { allow: allowed.join(", ") };
-  if (error instanceof TemporarilyUnavailableError) return { "retry-after": String(error.retryAfterSeconds) };
-  return {};
-}
-
 /**
- * Builds the host-free core: routing, classification and the mapping of every error to its JSON answer.
- * `routes` defaults to API_ROUTES, which the CDK stack deploys to the Lambda function.
+ * Builds the host-free core: routing, classification and the mapping of every error to its JSON answer, for
+ * one of the API_HOSTS (its routes, body limit, and where it sends clients for what it does not serve).
  */
-export function createApp(deps: AppDependencies, routes: RouteTable = API_ROUTES): App {
-  const index = routeIndex(routes);
+export function createApp(deps: AppDependencies, host: ApiHost): App {
+  const index = routeIndex(host);
   return async (request) => {
     const started = performance.now();
     try {
-      return await findRoute(index, request)(request, { deps, routes });
+      return await findRoute(index, host, request)(request, { deps, host });
     } catch (thrown) {
-      const error = toClassifierError(thrown);
+      const error = toApiError(thrown);
       const details = { status: error.status, code: error.code, path: request.path, durationMs: millis(started) };
-      if (error.status >= 500 && !(error instanceof TemporarilyUnavailableError)) logger.error("request failed", { ...details, error: thrown as Error });
+      // Only the unexpected is an ERROR here: a model that cannot load is logged where it fails to load.
+      if (error instanceof InternalError) logger.error("request failed", { ...details, error: thrown as Error });
       else logger.warn("request refused", { ...details, reason: error.message });
-      return jsonResponse(error.status, error.toBody(), errorHeaders(error, Object.keys(index[request.path] ?? {})));
+      return error.toResponse();
     }
   };
 }

@@ -1,5 +1,5 @@
 import type { OpenApiDocument } from "./openapi.js";
-import { FORM_LIMITS } from "./limits.js";
+import { FORM_LIMITS } from "../limits.js";
 
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);

@@ -1,6 +1,6 @@
 import busboy from "busboy";
-import { FORM_LIMITS, IMAGE_LIMITS } from "./limits.js";
-import { BadRequestError, ClassifierError, ERROR_CODES, PayloadTooLargeError, UnsupportedMediaTypeError } from "./errors.js";
+import { FORM_LIMITS, IMAGE_LIMITS, mib } from "../limits.js";
+import { BadRequestError, ApiError, ERROR_CODES, PayloadTooLargeError, UnsupportedMediaTypeError } from "../errors.js";
 
 /** The one file a form upload carries. */
 export interface UploadedFile {
@@ -27,7 +27,7 @@ export interface UploadLimits {
 
 /**
  * Reads the image from a multipart/form-data body with busboy, within FORM_LIMITS. Every way a form
- * can be wrong ends in a ClassifierError (400, 413 or 415); none escapes as an uncaught stream error.
+ * can be wrong ends in an ApiError (400, 413 or 415); none escapes as an uncaught stream error.
  */
 export async function parseImageUpload(body: Buffer, contentType: string | undefined): Promise<UploadedFile> {
   return (await parseImageUploads(body, contentType))[0]!;
@@ -64,9 +64,9 @@ export function parseImageUploads(body: Buffer, contentType: string | undefined,
 function collectUploads(parser: busboy.Busboy, body: Buffer, maxFiles: number): Promise<UploadedFile[]> {
   return new Promise((resolve, reject) => {
     const uploads: UploadedFile[] = [];
-    let failure: ClassifierError | undefined;
+    let failure: ApiError | undefined;
     let fileFieldWasText = false;
-    const fail = (error: ClassifierError) => {
+    const fail = (error: ApiError) => {
       failure ??= error;
     };
 
@@ -83,7 +83,7 @@ function collectUploads(parser: busboy.Busboy, body: Buffer, maxFiles: number): 
       uploads.push(file);
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
       stream.on("limit", () =>
-        fail(new PayloadTooLargeError(ERROR_CODES.payloadTooLarge, `${describe(file, uploads.length, maxFiles)} is over ${IMAGE_LIMITS.maxFileBytes / 2 ** 20} MiB; send a smaller JPEG or PNG.`)),
+        fail(new PayloadTooLargeError(ERROR_CODES.payloadTooLarge, `${describe(file, uploads.length, maxFiles)} is over ${mib(IMAGE_LIMITS.maxFileBytes)}; send a smaller JPEG or PNG.`)),
       );
       stream.on("end", () => {
         file.bytes = Buffer.concat(chunks);

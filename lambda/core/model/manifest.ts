@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { PreprocessingSpec } from "./preprocessing-spec.js";
+import { ModelLoadError } from "./model-load-error.js";
 
 /** Labels the model answers, in the order of its output. */
 export const LABELS = ["NORMAL", "PNEUMONIA"] as const;
@@ -36,10 +37,18 @@ export function defaultModelDir(): string {
   return process.env.MODEL_DIR ?? join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), "models", "pneumonia-cnn");
 }
 
-/** Reads and checks a manifest, failing with a message that names the file and the field at fault. */
+/** Reads and checks a manifest, failing with a ModelLoadError whose message names the file and the field at fault. */
 export async function readManifest(modelDir: string): Promise<ModelManifest> {
   const path = join(modelDir, "manifest.json");
-  const manifest = JSON.parse(await readFile(path, "utf8")) as ModelManifest;
+  const text = await readFile(path, "utf8").catch((error: unknown) => {
+    throw new ModelLoadError("manifestMissing", `${path} cannot be read: ${(error as Error).message}`, { cause: error });
+  });
+  let manifest: ModelManifest;
+  try {
+    manifest = JSON.parse(text) as ModelManifest;
+  } catch (error) {
+    throw new ModelLoadError("manifestInvalid", `${path} is not JSON: ${(error as Error).message}`, { cause: error });
+  }
   const problems = [
     typeof manifest.name !== "string" && "name",
     typeof manifest.version !== "string" && "version",
@@ -49,6 +58,6 @@ export async function readManifest(modelDir: string): Promise<ModelManifest> {
     JSON.stringify(manifest.output?.labels) !== JSON.stringify(LABELS) && "output.labels",
     !(manifest.threshold > 0 && manifest.threshold < 1) && "threshold",
   ].filter(Boolean);
-  if (problems.length > 0) throw new Error(`${path} is missing or has invalid: ${problems.join(", ")}`);
+  if (problems.length > 0) throw new ModelLoadError("manifestInvalid", `${path} is missing or has invalid: ${problems.join(", ")}`);
   return manifest;
 }

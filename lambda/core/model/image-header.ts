@@ -1,6 +1,6 @@
 import { imageSize } from "image-size";
-import { IMAGE_LIMITS, SUPPORTED_IMAGE_TYPES, type SupportedImageType } from "./limits.js";
-import { ERROR_CODES, PayloadTooLargeError, UnsupportedMediaTypeError, UnusableImageError } from "./errors.js";
+import { IMAGE_LIMITS, SUPPORTED_IMAGE_TYPES, type SupportedImageType } from "../limits.js";
+import { ERROR_CODES, PayloadTooLargeError, UnsupportedMediaTypeError, UnusableImageError } from "../errors.js";
 
 /** What an image says about itself before a single pixel is decoded. */
 export interface ImageHeader {

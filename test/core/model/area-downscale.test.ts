@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { downscaleToGrey } from "../../lambda/core/area-downscale.js";
+import { downscaleToGrey } from "../../../lambda/core/model/area-downscale.js";
 
 /** RGBA pixels from grey levels, or from [r, g, b] triples. */
 const rgba = (pixels: (number | [number, number, number])[]) =>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { parseImageUpload } from "../../lambda/core/multipart.js";
-import { FORM_LIMITS, IMAGE_LIMITS } from "../../lambda/core/limits.js";
-import { anyXray, encodeForm, imageForm } from "../../tools/support/forms.js";
+import { parseImageUpload } from "../../../lambda/core/http/multipart.js";
+import { FORM_LIMITS, IMAGE_LIMITS } from "../../../lambda/core/limits.js";
+import { anyXray, encodeForm, imageForm } from "../../../tools/support/forms.js";
 
 const BOUNDARY = "----xray-test-boundary";
 const MULTIPART = `multipart/form-data; boundary=${BOUNDARY}`;

@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { preprocessImage } from "../../lambda/core/preprocess.js";
-import { defaultModelDir, readManifest } from "../../lambda/core/manifest.js";
-import { FIXTURES, anyXray } from "../../tools/support/forms.js";
+import { preprocessImage } from "../../../lambda/core/model/preprocess.js";
+import { defaultModelDir, readManifest } from "../../../lambda/core/model/manifest.js";
+import { FIXTURES, anyXray } from "../../../tools/support/forms.js";
 
 const spec = (await readManifest(defaultModelDir())).input.preprocessing;
 

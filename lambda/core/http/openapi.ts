@@ -1,7 +1,8 @@
-import { ERROR_CODES } from "./errors.js";
-import { BATCH_LIMITS, FORM_LIMITS, IMAGE_LIMITS } from "./limits.js";
-import { LABELS } from "./manifest.js";
-import { API_ROUTES, type RouteName, type RouteTable } from "./routes.js";
+import { ERROR_CODES } from "../errors.js";
+import { BATCH_LIMITS, FORM_LIMITS, IMAGE_LIMITS, mib } from "../limits.js";
+import { LABELS } from "../model/manifest.js";
+import type { RouteName } from "./routes.js";
+import { bodyLimitWords, type ApiHost } from "./api-host.js";
 
 const errorResponse = (description: string) => ({
   description,
@@ -9,8 +10,14 @@ const errorResponse = (description: string) => ({
 });
 
 const IMAGE_RULES =
-  `JPEG or PNG, at most ${IMAGE_LIMITS.maxFileBytes / 2 ** 20} MiB, ${IMAGE_LIMITS.maxSide} pixels a side and ` +
-  `${IMAGE_LIMITS.maxPixels / 1e6} megapixels; at least ${IMAGE_LIMITS.minSide} pixels a side`;
+  `JPEG or PNG, at most ${IMAGE_LIMITS.maxSide} pixels a side and ${IMAGE_LIMITS.maxPixels / 1e6} megapixels; ` +
+  `at least ${IMAGE_LIMITS.minSide} pixels a side`;
+
+/** The classify route's size rule on a host: its own body limit, and where larger bodies go. */
+function classifySizeRule(host: ApiHost): string {
+  const { limit, largerBodies } = bodyLimitWords(host);
+  return `On this host the whole request may be at most ${limit}.${largerBodies ? ` Larger requests: ${largerBodies}.` : ""}`;
+}
 
 const unavailable = errorResponse("Not now: the model is loading or unavailable, the server is full or shutting down (see Retry-After)");
 
@@ -31,11 +38,11 @@ const fileForm = (multiple: boolean) => ({
   },
 });
 
-/** Operations by route name; the document holds those of the routes served. */
-const OPERATIONS: Record<RouteName, object> = {
+/** Operations by route name, as a host serves them; the document holds those of the routes served. */
+const operations = (host: ApiHost): Record<RouteName, object> => ({
   classify: {
     summary: "Classify one chest X-ray",
-    description: `Send one X-ray as multipart/form-data in the field "${FORM_LIMITS.fileField}" (${IMAGE_RULES}).`,
+    description: `Send one X-ray as multipart/form-data in the field "${FORM_LIMITS.fileField}" (${IMAGE_RULES}). ${classifySizeRule(host)}`,
     requestBody: fileForm(false),
     responses: {
       "200": { description: "The model's answer", content: { "application/json": { schema: { $ref: "#/components/schemas/Classification" } } } },
@@ -50,7 +57,7 @@ const OPERATIONS: Record<RouteName, object> = {
     summary: "Classify several chest X-rays",
     description:
       `Send up to ${BATCH_LIMITS.maxFiles} X-rays as multipart/form-data, each a part of the field "${FORM_LIMITS.fileField}" ` +
-      `(${IMAGE_RULES}; the body at most ${BATCH_LIMITS.maxBodyBytes / 2 ** 20} MiB). The answer has one result per file, ` +
+      `(${IMAGE_RULES}; each file at most ${mib(IMAGE_LIMITS.maxFileBytes)}, the body at most ${mib(BATCH_LIMITS.maxBodyBytes)}). The answer has one result per file, ` +
       "in the form's order: the classification, or the error that file alone would have got.",
     requestBody: fileForm(true),
     responses: {
@@ -71,13 +78,14 @@ const OPERATIONS: Record<RouteName, object> = {
   metrics: { summary: "Queue depth, batch sizes and latencies in Prometheus's text format", responses: { "200": { description: "Prometheus text" } } },
   openApi: { summary: "This document", responses: { "200": { description: "OpenAPI 3 document" } } },
   docs: { summary: "Interactive documentation", responses: { "200": { description: "HTML page" } } },
-};
+});
 
-/** The OpenAPI 3 document of the routes served, at /openapi.json and rendered at /docs. */
-export function openApiDocument(model: { name: string; version: string } | undefined, routes: RouteTable = API_ROUTES) {
+/** The OpenAPI 3 document of a host's routes and limits, at /openapi.json and rendered at /docs. */
+export function openApiDocument(model: { name: string; version: string } | undefined, host: ApiHost) {
   const paths: Record<string, Record<string, object>> = {};
-  for (const [name, route] of Object.entries(routes)) {
-    (paths[route.path] ??= {})[route.method.toLowerCase()] = OPERATIONS[name as RouteName];
+  const served = operations(host);
+  for (const [name, route] of Object.entries(host.routes)) {
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = served[name as RouteName];
   }
   return {
     openapi: "3.0.3",

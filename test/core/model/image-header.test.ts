@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { readImageHeader, sniffImageType } from "../../lambda/core/image-header.js";
-import { IMAGE_LIMITS } from "../../lambda/core/limits.js";
-import { anyXray } from "../../tools/support/forms.js";
-import { jpegDeclaring } from "../support/crafted-images.js";
+import { readImageHeader, sniffImageType } from "../../../lambda/core/model/image-header.js";
+import { IMAGE_LIMITS } from "../../../lambda/core/limits.js";
+import { anyXray } from "../../../tools/support/forms.js";
+import { jpegDeclaring } from "../../support/crafted-images.js";
 
 /** A PNG signature and IHDR chunk declaring the given size. */
 function pngDeclaring(width: number, height: number): Buffer {

@@ -1,7 +1,7 @@
 import { createJimp } from "@jimp/core";
 import png from "@jimp/js-png";
 import mozjpeg from "./mozjpeg-format.js";
-import { UnusableImageError } from "./errors.js";
+import { UnusableImageError } from "../errors.js";
 import { readImageHeader, type ImageHeader } from "./image-header.js";
 import { downscaleToGrey } from "./area-downscale.js";
 import { greyToTensor } from "./grey-tensor.js";

@@ -3,10 +3,10 @@ import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
-import { preprocessImage } from "../../lambda/core/preprocess.js";
-import { readManifest, defaultModelDir } from "../../lambda/core/manifest.js";
-import { FIXTURES, anyXray } from "../../tools/support/forms.js";
-import { greyPng } from "../support/crafted-images.js";
+import { preprocessImage } from "../../../lambda/core/model/preprocess.js";
+import { readManifest, defaultModelDir } from "../../../lambda/core/model/manifest.js";
+import { FIXTURES, anyXray } from "../../../tools/support/forms.js";
+import { greyPng } from "../../support/crafted-images.js";
 
 const spec = (await readManifest(defaultModelDir())).input.preprocessing;
 

@@ -1,0 +1,157 @@
+import { createServer as createNetServer } from "node:net";
+import type { OutgoingHttpHeaders } from "node:http";
+import { once } from "node:events";
+import { afterEach, describe, expect, it } from "vitest";
+import { appHandler, createNodeHttpFront, type HttpHandler, type NodeHttpFront, type NodeHttpOptions } from "../../lambda/adapters/node-http.js";
+import { ListenError } from "../../lambda/adapters/listen-error.js";
+import { ERROR_CODES, PayloadTooLargeError, UnusableImageError } from "../../lambda/core/errors.js";
+import { jsonResponse } from "../../lambda/core/http/http-types.js";
+import { rawRequest } from "../support/raw-request.js";
+
+const LIMITS: NodeHttpOptions = {
+  maxBodyBytes: 64 * 1024,
+  tooLarge: () => new PayloadTooLargeError(ERROR_CODES.payloadTooLarge, "The request body is over 64 KiB; send a smaller image."),
+};
+
+let front: NodeHttpFront | undefined;
+afterEach(async () => {
+  await front?.drain(1000);
+  front = undefined;
+});
+
+async function serve(handle: HttpHandler, options: NodeHttpOptions = LIMITS): Promise<string> {
+  front = createNodeHttpFront(handle, options);
+  return front.listen(0, "127.0.0.1");
+}
+
+/** Sends a request; the answer's body parsed as JSON. */
+async function send(url: string, body: Buffer, headers: OutgoingHttpHeaders | string[] = {}) {
+  const answer = await rawRequest(url, body, headers);
+  return { ...answer, json: JSON.parse(answer.body || "null") };
+}
+
+/** A promise and the function that settles it, so a test decides when a handler answers. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+const ok = async () => jsonResponse(200, { ok: true });
+
+describe("createNodeHttpFront", () => {
+  it("answers with what the handler returns, given the whole body", async () => {
+    // Prepare
+    const url = await serve(async (_request, body) => jsonResponse(200, { bytes: body.length }));
+    // Act
+    const answer = await send(url, Buffer.alloc(50_000, 7));
+    // Assess
+    expect(answer.status).toBe(200);
+    expect(answer.json).toEqual({ bytes: 50_000 });
+  });
+
+  it("refuses a body over the limit with the host's 413, without calling the handler, and closes the connection", async () => {
+    // Prepare
+    let called = false;
+    const url = await serve(async () => ((called = true), jsonResponse(200, {})));
+    // Act
+    const answer = await send(url, Buffer.alloc(LIMITS.maxBodyBytes + 1));
+    // Assess
+    expect(answer.status).toBe(413);
+    expect(answer.json.error.message).toBe("The request body is over 64 KiB; send a smaller image.");
+    expect(answer.headers.connection).toBe("close");
+    expect(called).toBe(false);
+  });
+
+  it("refuses a request with 503 OVERLOADED and Retry-After while the bodies held would go over the budget", async () => {
+    // Prepare: the first request's body stays held until its handler answers, which the test decides
+    const held = gate();
+    const entered = gate();
+    const url = await serve(
+      async (_request, body) => {
+        if (body.length === 40_000) {
+          entered.open();
+          await held.opened;
+        }
+        return jsonResponse(200, { bytes: body.length });
+      },
+      { ...LIMITS, maxBufferedBytes: 60_000 },
+    );
+    const first = send(url, Buffer.alloc(40_000));
+    await entered.opened;
+    // Act
+    const refused = await send(url, Buffer.alloc(30_000));
+    held.open();
+    const afterwards = await send(url, Buffer.alloc(30_000));
+    // Assess
+    expect(refused.status).toBe(503);
+    expect(refused.json.error.code).toBe("OVERLOADED");
+    expect(refused.headers["retry-after"]).toBe("1");
+    expect((await first).status).toBe(200);
+    expect(afterwards.status).toBe(200);
+  });
+
+  it("answers an ApiError the handler throws as itself, and anything else as 500 without its message", async () => {
+    // Prepare
+    const url = await serve(async (request) => {
+      if (request.url === "/refuse") throw new UnusableImageError("The JPEG is truncated; send the whole file.");
+      throw new Error("ECONNRESET deep inside");
+    });
+    // Act
+    const refused = await send(`${url}/refuse`, Buffer.from("x"));
+    const failed = await send(`${url}/fail`, Buffer.from("x"));
+    // Assess
+    expect([refused.status, refused.json.error.code]).toEqual([422, "UNUSABLE_IMAGE"]);
+    expect([failed.status, failed.json.error.code]).toEqual([500, "INTERNAL_ERROR"]);
+    expect(failed.json.error.message).not.toContain("ECONNRESET");
+  });
+
+  it("gives the app a repeated header's values joined in order, under its lower-cased name", async () => {
+    // Prepare
+    const url = await serve(appHandler(async (request) => jsonResponse(200, request.headers)));
+    // Raw header lines: HTTP/1.1 wants Host, which Node adds only to a header object.
+    const lines = ["Host", new URL(url).host, "Content-Encoding", "identity", "content-encoding", "gzip"];
+    // Act
+    const answer = await send(url, Buffer.alloc(0), lines);
+    // Assess
+    expect(answer.json["content-encoding"]).toBe("identity, gzip");
+  });
+
+  it("answers the requests in progress when drained, closing their connections, and then stops", async () => {
+    // Prepare
+    const held = gate();
+    const entered = gate();
+    const url = await serve(async () => {
+      entered.open();
+      await held.opened;
+      return ok();
+    });
+    const inProgress = send(url, Buffer.from("x"));
+    await entered.opened;
+    // Act
+    const drained = front!.drain(5000);
+    held.open();
+    // Assess
+    const answer = await inProgress;
+    expect(answer.status).toBe(200);
+    expect(answer.headers.connection).toBe("close");
+    expect(await drained).toBe(true);
+    await expect(send(url, Buffer.from("x"))).rejects.toThrow();
+  });
+
+  it("fails to listen on a port in use with a ListenError naming the port and PORT", async () => {
+    // Prepare
+    const occupant = createNetServer().listen(0, "127.0.0.1");
+    await once(occupant, "listening");
+    const port = (occupant.address() as { port: number }).port;
+    try {
+      // Act
+      const error = await createNodeHttpFront(ok, LIMITS).listen(port, "127.0.0.1").catch((e: unknown) => e);
+      // Assess
+      expect(error).toBeInstanceOf(ListenError);
+      expect((error as Error).message).toMatch(new RegExp(`^Port ${port} on 127\\.0\\.0\\.1 is in use.*PORT=`));
+    } finally {
+      occupant.close();
+    }
+  });
+});

@@ -1,0 +1,192 @@
+/**
+ * The app's routing and error mapping, with a fake image classifier in place of the model: what each route
+ * answers for every outcome the classifier can give, in milliseconds. The real model is end-to-end's part.
+ */
+import { describe, expect, it } from "vitest";
+import { createApp, type AppDependencies } from "../../../lambda/core/http/app.js";
+import { API_HOSTS, type ApiHost } from "../../../lambda/core/http/api-host.js";
+import type { CoreRequest } from "../../../lambda/core/http/http-types.js";
+import type { ImageClassifier, ImageOutcome } from "../../../lambda/core/model/image-classifier.js";
+import { defaultModelDir, readManifest } from "../../../lambda/core/model/manifest.js";
+import { ERROR_CODES, ModelUnavailableError, TemporarilyUnavailableError, UnusableImageError } from "../../../lambda/core/errors.js";
+import { encodeForm, imageForm } from "../../../tools/support/forms.js";
+
+const manifest = await readManifest(defaultModelDir());
+
+/** A classified image, as the fake answers every image it is not told to refuse. */
+const CLASSIFIED: ImageOutcome = {
+  header: { type: "image/jpeg", width: 1000, height: 800 },
+  result: { prediction: "PNEUMONIA", probability: 0.9, probabilities: { NORMAL: 0.1, PNEUMONIA: 0.9 } },
+  timingsMs: { preprocess: 1, inference: 1 },
+};
+
+/** An image classifier that answers from the bytes' text: "corrupt" gets 422, anything else CLASSIFIED. */
+const fakeImages: ImageClassifier = {
+  manifest,
+  async classifyImages(images) {
+    return images.map((bytes) =>
+      Buffer.from(bytes).toString() === "corrupt" ? new UnusableImageError("The JPEG is truncated; send the whole file.") : CLASSIFIED,
+    );
+  },
+};
+
+const deps = (images: AppDependencies["images"] = async () => fakeImages): AppDependencies => ({ images });
+
+async function send(host: ApiHost, request: Partial<CoreRequest>, dependencies = deps()) {
+  const response = await createApp(dependencies, host)({ method: "POST", path: "/pneumonia_classifier", headers: {}, body: Buffer.alloc(0), ...request });
+  const json = response.headers["content-type"] === "application/json" ? JSON.parse(response.body) : undefined;
+  return { ...response, json };
+}
+
+async function formRequest(...files: string[]): Promise<Partial<CoreRequest>> {
+  const form = new FormData();
+  for (const [i, text] of files.entries()) form.append("file", new Blob([text]), `x${i}.jpeg`);
+  const { body, contentType } = await encodeForm(form);
+  return { body, headers: { "content-type": contentType } };
+}
+
+describe("createApp", () => {
+  it("answers the classify route with the classifier's result, the model's name and version, and timings", async () => {
+    // Act
+    const { statusCode, json } = await send(API_HOSTS.lambda, await formRequest("an x-ray"));
+    // Assess
+    expect(statusCode).toBe(200);
+    expect(json).toMatchObject({ ...(CLASSIFIED as { result: object }).result, model: { name: manifest.name, version: manifest.version } });
+    expect(Object.keys(json.timingsMs)).toEqual(["parse", "preprocess", "inference"]);
+  });
+
+  it("answers an image the classifier refuses with that image's error", async () => {
+    // Act
+    const { statusCode, json } = await send(API_HOSTS.lambda, await formRequest("corrupt"));
+    // Assess
+    expect(statusCode).toBe(422);
+    expect(json.error.code).toBe("UNUSABLE_IMAGE");
+  });
+
+  it("answers each file of a batch with its own result or error, in the form's order", async () => {
+    // Act
+    const { statusCode, json } = await send(API_HOSTS.batching, { path: "/pneumonia_classifier/batch", ...(await formRequest("a", "corrupt", "b")) });
+    // Assess
+    expect(statusCode).toBe(200);
+    expect(json.results.map((result: { file: string; status: number }) => [result.file, result.status])).toEqual([
+      ["x0.jpeg", 200],
+      ["x1.jpeg", 422],
+      ["x2.jpeg", 200],
+    ]);
+    expect(json.results[1].error.code).toBe("UNUSABLE_IMAGE");
+    expect(json.results[0].prediction).toBe("PNEUMONIA");
+  });
+
+  it("answers a wrong method with 405 and Allow listing the route's methods", async () => {
+    // Act
+    const { statusCode, headers, json } = await send(API_HOSTS.lambda, { method: "GET" });
+    // Assess
+    expect(statusCode).toBe(405);
+    expect(headers.allow).toBe("POST");
+    expect(json.error.code).toBe("METHOD_NOT_ALLOWED");
+  });
+
+  it("answers an unknown path with 404 and points to /docs", async () => {
+    // Act
+    const { statusCode, json } = await send(API_HOSTS.batching, { method: "GET", path: "/predict" });
+    // Assess
+    expect(statusCode).toBe(404);
+    expect(json.error).toEqual({ code: "NOT_FOUND", message: expect.stringContaining("see /docs") });
+  });
+
+  it.each([
+    ["the Lambda function", API_HOSTS.lambda, "/metrics", "/gpu/metrics on this API"],
+    ["npm start", API_HOSTS.local, "/metrics", "/metrics on the batching server (npm run start:gpu)"],
+    ["npm start", API_HOSTS.local, "/pneumonia_classifier/batch", "/pneumonia_classifier/batch on the batching server (npm run start:gpu)"],
+  ])("answers a batching-server route on %s with 404 saying where it is served (%s)", async (_host, host, path, where) => {
+    // Act
+    const { statusCode, json } = await send(host, { method: "GET", path });
+    // Assess
+    expect(statusCode).toBe(404);
+    expect(json.error.message).toBe(`${path} is served by the batching server only; use ${where}.`);
+  });
+
+  it("answers 503 with Retry-After while the classifier is temporarily unavailable, on /health too", async () => {
+    // Prepare
+    const starting = deps(async () => {
+      throw new TemporarilyUnavailableError(ERROR_CODES.modelUnavailable, "Warming up; retry in a few seconds.", 5);
+    });
+    // Act
+    const classify = await send(API_HOSTS.batching, await formRequest("an x-ray"), starting);
+    const health = await send(API_HOSTS.batching, { method: "GET", path: "/health" }, starting);
+    // Assess
+    for (const answer of [classify, health]) {
+      expect(answer.statusCode).toBe(503);
+      expect(answer.headers["retry-after"]).toBe("5");
+      expect(answer.json.error.code).toBe("MODEL_UNAVAILABLE");
+    }
+  });
+
+  it("answers 503 MODEL_UNAVAILABLE without Retry-After when the model cannot load, and still serves the documents", async () => {
+    // Prepare
+    const broken = deps(async () => {
+      throw new ModelUnavailableError("The model could not be loaded; retry later.");
+    });
+    // Act
+    const health = await send(API_HOSTS.local, { method: "GET", path: "/health" }, broken);
+    const openApi = await send(API_HOSTS.local, { method: "GET", path: "/openapi.json" }, broken);
+    // Assess
+    expect(health.statusCode).toBe(503);
+    expect(health.headers).not.toHaveProperty("retry-after");
+    expect(health.json.error.code).toBe("MODEL_UNAVAILABLE");
+    expect(openApi.statusCode).toBe(200);
+    expect(openApi.json.info.version).toBe("unknown");
+  });
+
+  it("answers an unexpected failure with 500, without its message", async () => {
+    // Prepare
+    const failing = deps(async () => {
+      throw new Error("ENOENT: /var/task/models/pneumonia-cnn/model.onnx");
+    });
+    // Act
+    const { statusCode, json } = await send(API_HOSTS.lambda, await formRequest("an x-ray"), failing);
+    // Assess
+    expect(statusCode).toBe(500);
+    expect(json.error.code).toBe("INTERNAL_ERROR");
+    expect(json.error.message).not.toContain("ENOENT");
+  });
+
+  it("refuses a compressed body with 415", async () => {
+    // Prepare
+    const request = await formRequest("an x-ray");
+    // Act
+    const { statusCode, json } = await send(API_HOSTS.lambda, { ...request, headers: { ...request.headers, "content-encoding": "gzip" } });
+    // Assess
+    expect(statusCode).toBe(415);
+    expect(json.error.message).toContain("uncompressed");
+  });
+
+  it.each([
+    ["the Lambda function", API_HOSTS.lambda, "4.49 MiB", "or send it to /gpu/pneumonia_classifier on this API, which takes up to 10 MiB."],
+    ["npm start", API_HOSTS.local, "4.49 MiB", "or send it to /pneumonia_classifier on the batching server (npm run start:gpu), which takes up to 10 MiB."],
+    ["the batching server", API_HOSTS.batching, "10 MiB", "send a smaller image."],
+  ])("refuses a body over the limit of %s with 413 saying what to do there", async (_name, host, limit, advice) => {
+    // Prepare
+    const { body, contentType } = await imageForm(Buffer.alloc(host.maxBodyBytes, 1));
+    // Act
+    const { statusCode, json } = await send(host, { body, headers: { "content-type": contentType } });
+    // Assess
+    expect(statusCode).toBe(413);
+    expect(json.error.code).toBe("PAYLOAD_TOO_LARGE");
+    expect(json.error.message).toMatch(new RegExp(`^The request body is over ${limit.replace(".", "\\.")}[;,]`));
+    expect(json.error.message.endsWith(advice)).toBe(true);
+  });
+
+  it.each([
+    ["the Lambda function", API_HOSTS.lambda, "4.49 MiB"],
+    ["the batching server", API_HOSTS.batching, "10 MiB"],
+  ])("states the body limit of %s in the OpenAPI document and the docs page", async (_name, host, limit) => {
+    // Act
+    const openApi = await send(host, { method: "GET", path: "/openapi.json" });
+    const docs = await send(host, { method: "GET", path: "/docs" });
+    // Assess
+    const description: string = openApi.json.paths["/pneumonia_classifier"].post.description;
+    expect(description).toContain(`On this host the whole request may be at most ${limit}`);
+    expect(docs.body).toContain(`On this host the whole request may be at most ${limit}`);
+  });
+});
