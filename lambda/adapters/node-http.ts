@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { Server as NetServer, type AddressInfo } from "node:net";
 import { once } from "node:events";
+import { setTimeout as delay } from "node:timers/promises";
 import { ERROR_CODES, InternalError, TemporarilyUnavailableError, toApiError, type ApiError } from "../core/errors.js";
 import type { App } from "../core/http/app.js";
 import { headerMap, type CoreRequest } from "../core/http/http-types.js";
@@ -14,6 +15,12 @@ export interface HttpAnswer {
   headers: Record<string, string>;
   body: string | Buffer;
 }
+
+/**
+ * How long a draining server waits with nothing in progress before it closes its idle connections: time for a
+ * request already on its way over a kept-alive connection to be read and answered.
+ */
+const DRAIN_QUIET_MS = 100;
 
 /** Answers one request once its body is read; throws an ApiError to refuse it. */
 export type HttpHandler = (request: IncomingMessage, body: Buffer) => Promise<HttpAnswer>;
@@ -34,8 +41,9 @@ export interface NodeHttpFront {
   /** Listens and resolves with the URL; rejects with a ListenError whose message says what to do. */
   listen(port: number, host: string): Promise<string>;
   /**
-   * Stops accepting connections, closes idle ones, answers what is in progress (each with Connection:
-   * close) and resolves true once all is answered, or false if `timeoutMs` passed first.
+   * Stops accepting connections, answers what is in progress and what arrives on open connections (each with
+   * Connection: close), closes the idle ones once nothing has been in progress for a moment, and resolves true
+   * once all is answered and closed, or false if `timeoutMs` passed first.
    */
   drain(timeoutMs: number): Promise<boolean>;
 }
@@ -132,12 +140,22 @@ export function createNodeHttpFront(handle: HttpHandler, options: NodeHttpOption
     async drain(timeoutMs) {
       draining = true;
       const closed = once(server, "close");
-      server.close();
-      server.closeIdleConnections();
-      const answered = inProgress === 0 ? Promise.resolve() : new Promise<void>((resolve) => (allAnswered = resolve));
+      // net.Server's close stops accepting and nothing more. http.Server's would also destroy every idle
+      // keep-alive connection at once, and a request a client has just sent on one, not read yet, would get a
+      // reset instead of an answer. Idle connections are closed once a quiet spell shows none is coming.
+      NetServer.prototype.close.call(server);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-      const finished = await Promise.race([answered.then(() => closed).then(() => true), timedOut]);
+      const settled = async () => {
+        do {
+          if (inProgress > 0) await new Promise<void>((resolve) => (allAnswered = resolve));
+          await delay(DRAIN_QUIET_MS);
+        } while (inProgress > 0);
+        server.close();
+        await closed;
+        return true;
+      };
+      const finished = await Promise.race([settled(), timedOut]);
       clearTimeout(timer);
       return finished;
     },

@@ -1,4 +1,4 @@
-import { createServer as createNetServer } from "node:net";
+import { connect, createServer as createNetServer } from "node:net";
 import type { OutgoingHttpHeaders } from "node:http";
 import { once } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
@@ -137,6 +137,28 @@ describe("createNodeHttpFront", () => {
     expect(answer.headers.connection).toBe("close");
     expect(await drained).toBe(true);
     await expect(send(url, Buffer.from("x"))).rejects.toThrow();
+  });
+
+  it("answers a request sent on an idle keep-alive connection just as the server drains", async () => {
+    // Prepare: a keep-alive connection whose first request is answered, so the server counts it idle
+    const url = await serve(ok);
+    const client = connect(Number(new URL(url).port), "127.0.0.1");
+    let received = "";
+    client.on("data", (chunk: Buffer) => (received += chunk.toString()));
+    const closed = new Promise<void>((resolve) => client.on("close", () => resolve()));
+    client.on("error", () => undefined);
+    const request = "POST /x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\n\r\nx";
+    client.write(request);
+    // The answer is chunked: it is whole at the last chunk.
+    await expect.poll(() => received).toMatch(/\r\n0\r\n\r\n$/);
+    // Act: the next request goes out, and the drain starts in the same turn, before the server has read it
+    client.write(request);
+    const drained = front!.drain(5000);
+    await closed;
+    // Assess
+    expect(received.match(/^HTTP\/1\.1 200 /gm)).toHaveLength(2);
+    expect(received).toMatch(/connection: close/i);
+    expect(await drained).toBe(true);
   });
 
   it("fails to listen on a port in use with a ListenError naming the port and PORT", async () => {
