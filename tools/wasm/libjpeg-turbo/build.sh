@@ -8,21 +8,24 @@
 # The source is Debian bookworm's orig tarball of libjpeg-turbo 2.1.5 (upstream's release, no Debian patch
 # applied), fetched with apt-get source and checked against the sha256 below, plus one patch of ours
 # (wasm32-64bit-huffman-buffer.patch). Needs deb-src for bookworm.
-# Environment: WORK (scratch folder, default a fresh temporary one), SIMD128=1 to build with -msimd128,
-# ALLOW_OTHER_EMSCRIPTEN=1 to build with an emscripten other than the one the committed .wasm was built with.
-# -msimd128 is off by default: it made no measurable difference (README.md); bulk memory (memory.fill/copy for
-# libjpeg's per-block memset) is on, as in every Node.js this service runs on.
+# Environment: WORK (scratch folder, default a fresh temporary one); DEST (where the .wasm and licences go,
+# default lambda/wasm/libjpeg-turbo); ALLOW_OTHER_EMSCRIPTEN=1 to build with an emscripten other than the one
+# the committed .wasm was built with. For comparing builds (compare-builds.ts): SIMD128=1 adds -msimd128,
+# HUFFMAN_PATCH=0 leaves the patch out, BULK_MEMORY=0 leaves -mbulk-memory out. The defaults are what
+# measured best (README.md): -msimd128 made no difference; bulk memory (memory.fill/copy for libjpeg's
+# per-block memset, in every Node.js this service runs on) and the patch each helped a little.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../../.." && pwd)"
-OUT="$REPO/lambda/wasm/libjpeg-turbo"
+OUT="${DEST:-$REPO/lambda/wasm/libjpeg-turbo}"
 VERSION=2.1.5
 TARBALL="libjpeg-turbo_${VERSION}.orig.tar.gz"
 TARBALL_SHA256=254f3642b04e309fee775123133c6464181addc150499561020312ec61c1bf7c
 EMSCRIPTEN_VERSION=3.1.6
 WORK="${WORK:-$(mktemp -d)}"
-TARGET_FLAGS="-mbulk-memory"
+TARGET_FLAGS=""
+if [[ "${BULK_MEMORY:-1}" == 1 ]]; then TARGET_FLAGS="-mbulk-memory"; fi
 if [[ "${SIMD128:-0}" == 1 ]]; then TARGET_FLAGS="$TARGET_FLAGS -msimd128"; fi
 
 found="$(emcc --version | sed -n 's/^emcc .* \([0-9][0-9.]*\) .*/\1/p' | head -1)"
@@ -36,7 +39,7 @@ if [[ ! -f "$TARBALL" ]]; then apt-get source --download-only "libjpeg-turbo=1:$
 echo "$TARBALL_SHA256  $TARBALL" | sha256sum --check --strict
 rm -rf "libjpeg-turbo-$VERSION" build
 tar xzf "$TARBALL"
-patch -d "libjpeg-turbo-$VERSION" -p1 < "$HERE/wasm32-64bit-huffman-buffer.patch"
+if [[ "${HUFFMAN_PATCH:-1}" == 1 ]]; then patch -d "libjpeg-turbo-$VERSION" -p1 < "$HERE/wasm32-64bit-huffman-buffer.patch"; fi
 
 # Static libjpeg only: no SIMD (x86/ARM assembly), no TurboJPEG API, no tools. NO_GETENV: the JPEGMEM
 # variable is not read, so the module imports no environment (NO_PUTENV too: jinclude.h needs both together).
