@@ -60,8 +60,8 @@ export class JpegDecodeError extends Error {
   /** libjpeg's message code (J_MESSAGE_CODE in jerror.h) when libjpeg refused it. */
   readonly libjpegCode: number | undefined;
 
-  constructor(message: string, libjpegCode?: number) {
-    super(message);
+  constructor(message: string, libjpegCode?: number, options?: ErrorOptions) {
+    super(message, options);
     this.libjpegCode = libjpegCode;
   }
 }
@@ -131,7 +131,7 @@ function importsFor(): WasmImports {
       fd_close: unsupported,
       fd_seek: unsupported,
       proc_exit: (code: number) => {
-        throw new JpegDecodeError(`libjpeg-turbo tried to end its program (exit code ${code}).`);
+        throw new Error(`libjpeg-turbo tried to end its program (exit code ${code}).`);
       },
     },
   };
@@ -163,8 +163,9 @@ function failure(wasm: DecoderExports, what: string): JpegDecodeError {
 
 /**
  * Runs `use` with `bytes` copied into the instance's memory and an info array beside them, freeing both after.
- * An exception other than a JpegDecodeError (a trap: it should not happen) drops the instance, so the next
- * decode gets a fresh one; so does memory grown past RECYCLE_ABOVE_BYTES.
+ * Any other exception (a WebAssembly trap or exit(): neither should happen) drops the instance, so the next
+ * decode gets a fresh one, and is thrown as a JpegDecodeError for this image; memory grown past
+ * RECYCLE_ABOVE_BYTES drops it too.
  */
 function withInput<T>(bytes: Uint8Array, use: (wasm: DecoderExports, data: number, info: number) => T): T {
   const wasm = decoder();
@@ -176,8 +177,9 @@ function withInput<T>(bytes: Uint8Array, use: (wasm: DecoderExports, data: numbe
     const info = (data + bytes.byteLength + 3) & ~3;
     return use(wasm, data, info);
   } catch (error) {
-    if (!(error instanceof JpegDecodeError)) current = undefined;
-    throw error;
+    if (error instanceof JpegDecodeError) throw error;
+    current = undefined;
+    throw new JpegDecodeError(`The JPEG broke the decoder, which was restarted (${String(error)}).`, undefined, { cause: error });
   } finally {
     if (current === wasm) {
       wasm.free(data);
