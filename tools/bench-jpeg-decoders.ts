@@ -68,8 +68,8 @@ async function timed(start: () => unknown): Promise<number> {
 /** Each decode path, imported only when asked for, so a child process loads nothing else. */
 const paths: Record<string, () => Promise<Path>> = {
   "mozjpeg-full": async () => {
-    const { default: mozjpegFormat, warmJpegDecoder } = await import("../lambda/core/mozjpeg-format.js");
-    const { downscaleToGrey } = await import("../lambda/core/area-downscale.js");
+    const { default: mozjpegFormat, warmJpegDecoder } = await import("../lambda/core/model/mozjpeg-format.js");
+    const { downscaleToGrey } = await import("../lambda/core/model/area-downscale.js");
     const initMs = await timed(warmJpegDecoder);
     const format = mozjpegFormat();
     return {
@@ -82,7 +82,7 @@ const paths: Record<string, () => Promise<Path>> = {
   },
   "libjpeg-turbo-scaled": async () => {
     const { decodeGreyScaled, warmScaledJpegDecoder } = await import("../lambda/wasm/libjpeg-turbo/scaled-jpeg-decoder.js");
-    const { downscaleToGrey } = await import("../lambda/core/area-downscale.js");
+    const { downscaleToGrey } = await import("../lambda/core/model/area-downscale.js");
     const initMs = await timed(warmScaledJpegDecoder);
     return { initMs, work: (image) => {
       const { data, width, height } = decodeGreyScaled(image, { minWidth: MIN, minHeight: MIN });
@@ -92,7 +92,7 @@ const paths: Record<string, () => Promise<Path>> = {
   "wasm-vips-shrink": async () => {
     let vips: WasmVips | undefined;
     const initMs = await timed(async () => (vips = await loadWasmVips()));
-    const { downscaleToGrey } = await import("../lambda/core/area-downscale.js");
+    const { downscaleToGrey } = await import("../lambda/core/model/area-downscale.js");
     const { scaleFor, readJpegHeader } = await import("../lambda/wasm/libjpeg-turbo/scaled-jpeg-decoder.js");
     return { initMs, work: (image) => {
       const { width: w, height: h } = readJpegHeader(image);
@@ -215,8 +215,8 @@ async function main(): Promise<void> {
   const images = loadImages(values.data!);
   const withVips = hasWasmVips();
   const { decodeGreyScaled, readJpegHeader, scaleFor } = await import("../lambda/wasm/libjpeg-turbo/scaled-jpeg-decoder.js");
-  const { default: mozjpegFormat } = await import("../lambda/core/mozjpeg-format.js");
-  const { downscaleToGrey } = await import("../lambda/core/area-downscale.js");
+  const { default: mozjpegFormat } = await import("../lambda/core/model/mozjpeg-format.js");
+  const { downscaleToGrey } = await import("../lambda/core/model/area-downscale.js");
   const mozjpeg = mozjpegFormat();
 
   const today = (await paths["mozjpeg-full"]!()).work;
@@ -253,13 +253,13 @@ async function main(): Promise<void> {
   // model's P(PNEUMONIA) on each after the service's normalisation. Last: onnxruntime's threads would compete
   // with the timings.
   process.env.POWERTOOLS_LOG_LEVEL ??= "SILENT";
-  const { sharedClassifier } = await import("../lambda/core/shared-classifier.js");
-  const { greyToTensor } = await import("../lambda/core/grey-tensor.js");
-  const classifier = await sharedClassifier();
-  const spec = classifier.manifest.input.preprocessing;
+  const { inProcessModel } = await import("../lambda/core/model/in-process-model.js");
+  const { greyToTensor } = await import("../lambda/core/model/grey-tensor.js");
+  const model = await inProcessModel();
+  const spec = model.manifest.input.preprocessing;
   if (spec.width !== OUT || spec.height !== OUT) throw new Error(`The model takes ${spec.width}x${spec.height}; this bench assumes ${OUT}x${OUT}.`);
-  const pneumonia = async (grey: Float32Array) => (await classifier.classify(greyToTensor(grey, spec))).probabilities.PNEUMONIA;
-  const threshold = classifier.manifest.threshold;
+  const pneumonia = async (grey: Float32Array) => (await model.classify(greyToTensor(grey, spec))).probabilities.PNEUMONIA;
+  const threshold = model.manifest.threshold;
   const probabilityChanges: number[] = [];
   let flipped = 0;
   const means: number[] = [];
@@ -300,7 +300,7 @@ async function main(): Promise<void> {
 
   console.log(`\nTensor (128x128 grey, 0..255) of (b) against (a), per image: mean |difference| median ${median(means).toFixed(3)}, ` +
     `largest ${Math.max(...means).toFixed(3)}; max |difference| median ${median(maxima).toFixed(0)}, largest ${Math.max(...maxima).toFixed(0)}`);
-  console.log(`Model (${classifier.manifest.name} ${classifier.manifest.version}) on the two: |change in P(PNEUMONIA)| median ${median(probabilityChanges).toFixed(4)}, ` +
+  console.log(`Model (${model.manifest.name} ${model.manifest.version}) on the two: |change in P(PNEUMONIA)| median ${median(probabilityChanges).toFixed(4)}, ` +
     `largest ${Math.max(...probabilityChanges).toFixed(4)}; answers changed at threshold ${threshold}: ${flipped} of ${images.length}`);
 
   console.log(`\n| path | size on disk (gzip) | fresh process: decoder compile + instantiate + init, median ms | the same with its imports, median ms | first decode (fresh instance), median ms | peak RSS decoding all ${images.length}, median MB |\n|---|---|---|---|---|---|`);
