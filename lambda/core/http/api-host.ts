@@ -4,6 +4,8 @@ import { API_ROUTES, SERVER_ROUTES, type RouteTable } from "./routes.js";
 
 /** What differs between the hosts that serve the API, and so what their answers and documents say. */
 export interface ApiHost {
+  /** Which host this is, as its logs and metrics name it (the `Host` dimension): a key of API_HOSTS. */
+  readonly name: string;
   /** The routes served here. */
   readonly routes: RouteTable;
   /** Largest request body of the classify route, in bytes. */
@@ -23,6 +25,7 @@ const LAMBDA_BODY_REASON = `the most that fits Lambda's ${mib(PLATFORM_LIMITS.la
 export const API_HOSTS = {
   /** The Lambda function, behind API Gateway, whose /gpu/ routes go to the batching server. */
   lambda: {
+    name: "lambda",
     routes: API_ROUTES,
     maxBodyBytes: FORM_LIMITS.maxLambdaBodyBytes,
     maxBodyReason: LAMBDA_BODY_REASON,
@@ -30,13 +33,14 @@ export const API_HOSTS = {
   },
   /** `npm start`: the Lambda handler behind the local front, which reproduces the Lambda route's limits. */
   local: {
+    name: "local",
     routes: API_ROUTES,
     maxBodyBytes: FORM_LIMITS.maxLambdaBodyBytes,
     maxBodyReason: LAMBDA_BODY_REASON,
     batchingServer: (path) => `${path} on the batching server (npm run start:gpu)`,
   },
   /** The batching server: `npm run start:gpu`, the GPU service. */
-  batching: { routes: SERVER_ROUTES, maxBodyBytes: FORM_LIMITS.maxBodyBytes },
+  batching: { name: "batching", routes: SERVER_ROUTES, maxBodyBytes: FORM_LIMITS.maxBodyBytes },
 } as const satisfies Record<string, ApiHost>;
 
 /**

@@ -15,6 +15,7 @@ import { logger } from "../logger.js";
 import { millis, type ImageClassifier } from "../model/image-classifier.js";
 import { SERVER_ROUTES, type RouteName } from "./routes.js";
 import { batchTooLargeError, bodyTooLargeError, type ApiHost } from "./api-host.js";
+import { imageAnswer, type ErrorAnswer, type ImageAnswer, type ModelRef, type RequestObserver, type RequestOutcome } from "./request-outcome.js";
 
 /** What the core needs from its host. */
 export interface AppDependencies {
@@ -22,15 +23,24 @@ export interface AppDependencies {
   images: () => Promise<ImageClassifier>;
   /** Metrics in Prometheus's text format, for hosts that serve the metrics route. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** Told each request's outcome once it is answered, for the host's metrics. @default - none */
+  observe?: RequestObserver;
 }
 
 /** Handles one request; never throws, every failure becomes a JSON error answer. */
 export type App = (request: CoreRequest) => Promise<CoreResponse>;
 
-/** What a route works with besides the request: the host's dependencies and what the host is. */
+/** What a route learns about its images on the way, for the request's outcome. */
+interface OutcomeRecord {
+  images: (ImageAnswer | ErrorAnswer)[];
+  parseMs?: number;
+}
+
+/** What a route works with besides the request: the host's dependencies, what the host is, and its outcome so far. */
 interface RouteContext {
   deps: AppDependencies;
   host: ApiHost;
+  record: OutcomeRecord;
 }
 
 type Route = (request: CoreRequest, context: RouteContext) => Promise<CoreResponse>;
@@ -45,17 +55,19 @@ async function readUploads(request: CoreRequest, maxFiles: number, maxBodyBytes:
   return parseImageUploads(request.body, request.headers["content-type"], { maxFiles });
 }
 
-const modelOf = ({ manifest }: ImageClassifier) => ({ name: manifest.name, version: manifest.version });
+const modelOf = ({ manifest }: ImageClassifier): ModelRef => ({ name: manifest.name, version: manifest.version });
 
-async function classify(request: CoreRequest, { deps, host }: RouteContext): Promise<CoreResponse> {
+async function classify(request: CoreRequest, { deps, host, record }: RouteContext): Promise<CoreResponse> {
   const started = performance.now();
   const [upload] = await readUploads(request, FORM_LIMITS.maxFiles, host.maxBodyBytes, () => bodyTooLargeError(host));
   const parsed = performance.now();
+  record.parseMs = millis(started, parsed);
   const images = await deps.images();
   const [outcome] = await images.classifyImages([upload!.bytes]);
   if (outcome instanceof ApiError) throw outcome;
+  record.images.push(imageAnswer(outcome!));
   const { header, result, timingsMs } = outcome!;
-  const timings = { parse: millis(started, parsed), ...timingsMs };
+  const timings = { parse: record.parseMs, ...timingsMs };
   logger.info("classified", {
     outcome: result.prediction,
     probability: result.probability,
@@ -66,12 +78,13 @@ async function classify(request: CoreRequest, { deps, host }: RouteContext): Pro
 }
 
 /** Several X-rays in one form: one result or one error per file, in the form's order. */
-async function classifyBatch(request: CoreRequest, { deps }: RouteContext): Promise<CoreResponse> {
+async function classifyBatch(request: CoreRequest, { deps, record }: RouteContext): Promise<CoreResponse> {
   const started = performance.now();
   const uploads = await readUploads(request, BATCH_LIMITS.maxFiles, BATCH_LIMITS.maxBodyBytes, batchTooLargeError);
   const parsed = performance.now();
   const images = await deps.images();
   const outcomes = await images.classifyImages(uploads.map((upload) => upload.bytes));
+  record.images.push(...outcomes.map((outcome) => (outcome instanceof ApiError ? { status: outcome.status, code: outcome.code } : imageAnswer(outcome))));
   const results = outcomes.map((outcome, i) => {
     const file = uploads[i]!.filename;
     if (outcome instanceof ApiError) return { file, status: outcome.status, ...outcome.toBody() };
@@ -112,11 +125,17 @@ async function docs(_request: CoreRequest, { deps, host }: RouteContext): Promis
 
 const ROUTE_HANDLERS: Record<RouteName, Route> = { classify, classifyBatch, health, metrics, openApi, docs };
 
+/** A route a host serves: its name, for the outcome, and its handler. */
+interface ServedRoute {
+  name: RouteName;
+  handle: Route;
+}
+
 /** The routes a host serves, by path then method. */
-function routeIndex(host: ApiHost): Readonly<Record<string, Readonly<Record<string, Route>>>> {
-  const index: Record<string, Record<string, Route>> = {};
+function routeIndex(host: ApiHost): Readonly<Record<string, Readonly<Record<string, ServedRoute>>>> {
+  const index: Record<string, Record<string, ServedRoute>> = {};
   for (const [name, route] of Object.entries(host.routes)) {
-    (index[route.path] ??= {})[route.method] = ROUTE_HANDLERS[name as RouteName];
+    (index[route.path] ??= {})[route.method] = { name: name as RouteName, handle: ROUTE_HANDLERS[name as RouteName] };
   }
   return index;
 }
@@ -124,7 +143,7 @@ function routeIndex(host: ApiHost): Readonly<Record<string, Readonly<Record<stri
 /** Paths the batching server serves, which other hosts point to. */
 const BATCHING_SERVER_PATHS: ReadonlySet<string> = new Set(Object.values(SERVER_ROUTES).map((route) => route.path));
 
-function findRoute(index: ReturnType<typeof routeIndex>, host: ApiHost, request: CoreRequest): Route {
+function findRoute(index: ReturnType<typeof routeIndex>, host: ApiHost, request: CoreRequest): ServedRoute {
   const methods = Object.hasOwn(index, request.path) ? index[request.path]! : undefined;
   if (!methods) {
     if (host.batchingServer && BATCHING_SERVER_PATHS.has(request.path)) {
@@ -140,23 +159,59 @@ function findRoute(index: ReturnType<typeof routeIndex>, host: ApiHost, request:
   return route;
 }
 
+/** Tells the observer, if any; metrics that fail must not cost the client its answer. */
+function report(observe: RequestObserver | undefined, outcome: RequestOutcome): void {
+  try {
+    observe?.(outcome);
+  } catch (error) {
+    logger.error("request observer failed", { error: error as Error });
+  }
+}
+
 /**
  * Builds the host-free core: routing, classification and the mapping of every error to its JSON answer, for
- * one of the API_HOSTS (its routes, body limit, and where it sends clients for what it does not serve).
+ * one of the API_HOSTS (its routes, body limit, and where it sends clients for what it does not serve). Each
+ * request's outcome goes to deps.observe; once the model is loaded, every log line names it.
  */
 export function createApp(deps: AppDependencies, host: ApiHost): App {
   const index = routeIndex(host);
+  // A process serves one model: the first one loaded is the one every later outcome and log line names.
+  let model: ModelRef | undefined;
+  const images = async () => {
+    const classifier = await deps.images();
+    if (!model) {
+      model = modelOf(classifier);
+      logger.appendPersistentKeys({ model });
+    }
+    return classifier;
+  };
+  const routeDeps = { ...deps, images };
   return async (request) => {
     const started = performance.now();
+    const record: OutcomeRecord = { images: [] };
+    let route: RouteName | undefined;
+    let response: CoreResponse;
+    let error: ApiError | undefined;
     try {
-      return await findRoute(index, host, request)(request, { deps, host });
+      const served = findRoute(index, host, request);
+      route = served.name;
+      response = await served.handle(request, { deps: routeDeps, host, record });
     } catch (thrown) {
-      const error = toApiError(thrown);
+      error = toApiError(thrown);
       const details = { status: error.status, code: error.code, path: request.path, durationMs: millis(started) };
       // Only the unexpected is an ERROR here: a model that cannot load is logged where it fails to load.
       if (error instanceof InternalError) logger.error("request failed", { ...details, error: thrown as Error });
       else logger.warn("request refused", { ...details, reason: error.message });
-      return error.toResponse();
+      response = error.toResponse();
     }
+    report(deps.observe, {
+      route,
+      status: response.statusCode,
+      error: error && { status: error.status, code: error.code },
+      model,
+      images: record.images,
+      timingsMs: { parse: record.parseMs, total: millis(started) },
+    });
+    return response;
   };
 }

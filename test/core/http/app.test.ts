@@ -9,6 +9,8 @@ import type { CoreRequest } from "../../../lambda/core/http/http-types.js";
 import type { ImageClassifier, ImageOutcome } from "../../../lambda/core/model/image-classifier.js";
 import { defaultModelDir, readManifest } from "../../../lambda/core/model/manifest.js";
 import { ERROR_CODES, ModelUnavailableError, TemporarilyUnavailableError, UnusableImageError } from "../../../lambda/core/errors.js";
+import type { RequestOutcome } from "../../../lambda/core/http/request-outcome.js";
+import { logger } from "../../../lambda/core/logger.js";
 import { encodeForm, imageForm } from "../../../tools/support/forms.js";
 
 const manifest = await readManifest(defaultModelDir());
@@ -188,5 +190,82 @@ describe("createApp", () => {
     const description: string = openApi.json.paths["/pneumonia_classifier"].post.description;
     expect(description).toContain(`On this host the whole request may be at most ${limit}`);
     expect(docs.body).toContain(`On this host the whole request may be at most ${limit}`);
+  });
+});
+
+describe("createApp's request outcomes", () => {
+  /** Sends one request to an app whose observer keeps what it is told. */
+  async function outcomeOf(host: ApiHost, request: Partial<CoreRequest>, images: AppDependencies["images"] = async () => fakeImages) {
+    const outcomes: RequestOutcome[] = [];
+    const { statusCode } = await send(host, request, { images, observe: (outcome) => outcomes.push(outcome) });
+    expect(outcomes).toHaveLength(1);
+    return { statusCode, outcome: outcomes[0]! };
+  }
+
+  it("reports a classified request's route, status, model, label, PNEUMONIA probability and timings", async () => {
+    // Act
+    const { outcome } = await outcomeOf(API_HOSTS.lambda, await formRequest("an x-ray"));
+    // Assess
+    expect(outcome).toEqual({
+      route: "classify",
+      status: 200,
+      error: undefined,
+      model: { name: manifest.name, version: manifest.version },
+      images: [{ label: "PNEUMONIA", pneumoniaProbability: 0.9, timingsMs: { preprocess: 1, inference: 1 } }],
+      timingsMs: { parse: expect.any(Number), total: expect.any(Number) },
+    });
+  });
+
+  it("names the loaded model in every later log line", async () => {
+    // Act
+    await outcomeOf(API_HOSTS.lambda, await formRequest("an x-ray"));
+    // Assess
+    expect(logger.getPersistentLogAttributes()).toMatchObject({ model: { name: manifest.name, version: manifest.version } });
+  });
+
+  it("reports a refused image as the request's error, with the model that refused it", async () => {
+    // Act
+    const { outcome } = await outcomeOf(API_HOSTS.lambda, await formRequest("corrupt"));
+    // Assess
+    expect(outcome).toMatchObject({ route: "classify", status: 422, error: { status: 422, code: "UNUSABLE_IMAGE" }, model: { version: manifest.version }, images: [] });
+  });
+
+  it("reports each image of a batch: its label, or its own error", async () => {
+    // Act
+    const { outcome } = await outcomeOf(API_HOSTS.batching, { path: "/pneumonia_classifier/batch", ...(await formRequest("a", "corrupt")) });
+    // Assess
+    expect(outcome).toMatchObject({ route: "classifyBatch", status: 200, error: undefined });
+    expect(outcome.images).toEqual([expect.objectContaining({ label: "PNEUMONIA" }), { status: 422, code: "UNUSABLE_IMAGE" }]);
+  });
+
+  it("reports a failure before the model loaded without a model", async () => {
+    // Prepare
+    const broken = async () => {
+      throw new ModelUnavailableError("The model could not be loaded; retry later.");
+    };
+    // Act
+    const { outcome } = await outcomeOf(API_HOSTS.lambda, await formRequest("an x-ray"), broken);
+    // Assess
+    expect(outcome).toMatchObject({ route: "classify", status: 503, error: { status: 503, code: "MODEL_UNAVAILABLE" }, images: [] });
+    expect(outcome.model).toBeUndefined();
+  });
+
+  it("reports a request no route takes without a route", async () => {
+    // Act
+    const { outcome } = await outcomeOf(API_HOSTS.lambda, { method: "GET", path: "/predict" });
+    // Assess
+    expect(outcome).toMatchObject({ status: 404, error: { code: "NOT_FOUND" } });
+    expect(outcome.route).toBeUndefined();
+  });
+
+  it("answers the request when the observer throws", async () => {
+    // Prepare
+    const observe = () => {
+      throw new RangeError("metrics broke");
+    };
+    // Act
+    const { statusCode } = await send(API_HOSTS.lambda, await formRequest("an x-ray"), { images: async () => fakeImages, observe });
+    // Assess
+    expect(statusCode).toBe(200);
   });
 });
