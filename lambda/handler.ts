@@ -6,6 +6,7 @@ import { inProcessImageClassifier, type ImageClassifier } from "./core/model/ima
 import { warmJpegDecoder } from "./core/model/mozjpeg-format.js";
 import { BadRequestError, ERROR_CODES } from "./core/errors.js";
 import { logger } from "./core/logger.js";
+import { CloudWatchMetrics } from "./adapters/cloudwatch-metrics.js";
 import { apiRequestIdOf, toCoreRequest, toProxyResult, type ApiGatewayEvent, type ApiGatewayResult, type ProxyHandler } from "./adapters/api-gateway-event.js";
 
 let images: ImageClassifier | undefined;
@@ -19,12 +20,15 @@ warmJpegDecoder().catch(() => undefined);
 
 /**
  * The Lambda handler for a host of it: the Lambda function itself, or `npm start`'s local front, whose
- * answers point to the batching server differently. Both classify in process with the one model.
+ * answers point to the batching server differently. Both classify in process with the one model, and write
+ * each invocation's CloudWatch metrics before it returns (when POWERTOOLS_METRICS_NAMESPACE is set).
  */
 export function createHandler(host: ApiHost): ProxyHandler {
-  const app = createApp({ images: inProcessImages }, host);
+  const metrics = new CloudWatchMetrics(host.name);
+  const app = createApp({ images: inProcessImages, observe: (outcome) => metrics.publishOutcome(outcome) }, host);
   return async (event: ApiGatewayEvent, context: Context): Promise<ApiGatewayResult> => {
     logger.addContext(context);
+    metrics.captureColdStart(context.functionName);
     logger.appendKeys({ apiRequestId: apiRequestIdOf(event) });
     try {
       let request;
