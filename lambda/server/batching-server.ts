@@ -4,7 +4,6 @@ import { ModelLoadError, modelUnavailableError } from "../core/model/model-load-
 import { BATCH_LIMITS, MIB } from "../core/limits.js";
 import { logger } from "../core/logger.js";
 import { defaultModelDir } from "../core/model/manifest.js";
-import { SERVER_ROUTES } from "../core/http/routes.js";
 import { API_HOSTS, batchTooLargeError } from "../core/http/api-host.js";
 import { appHandler, createNodeHttpFront } from "../adapters/node-http.js";
 import { BatchingImageClassifier } from "./batching-image-classifier.js";
@@ -66,9 +65,8 @@ export async function startBatchingServer(config: BatchingServerConfig, workerUr
     if (state.phase === "unavailable") throw state.error;
     throw state.phase === "starting" ? STARTING : DRAINING;
   };
-  const app = createApp({ images, metrics: () => metrics.render() }, API_HOSTS.batching);
-  const knownPaths = new Set(Object.values(SERVER_ROUTES).map((route) => route.path));
-  const front = createNodeHttpFront(appHandler(metrics.instrument(app, knownPaths)), {
+  const app = createApp({ images, metrics: () => metrics.render(), observe: (outcome) => metrics.observe(outcome) }, API_HOSTS.batching);
+  const front = createNodeHttpFront(appHandler(app), {
     // The batch route's limit: the classify route's own (lower) limit is the app's to answer.
     maxBodyBytes: BATCH_LIMITS.maxBodyBytes,
     tooLarge: batchTooLargeError,

@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { App } from "../core/http/app.js";
+import { API_HOSTS } from "../core/http/api-host.js";
+import { answerOutcomes, type RequestOutcome } from "../core/http/request-outcome.js";
+import { SERVER_ROUTES } from "../core/http/routes.js";
+import { CloudWatchMetrics } from "../adapters/cloudwatch-metrics.js";
 import type { BatchObserver } from "./inference-batcher.js";
 
 /** Where the queues stand now, read when metrics are scraped. */
@@ -16,7 +19,9 @@ const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
  * The batching server's metrics in Prometheus's text format (served at /metrics): queue depths, batch sizes
- * and durations, request latency by route and status, and the process's own (CPU, memory, event-loop lag).
+ * and durations, request latency by route and status, answers by outcome, and the process's own (CPU, memory,
+ * event-loop lag). Request outcomes and batches also go to CloudWatch, under the Lambda handler's metric names
+ * (CloudWatchMetrics, when POWERTOOLS_METRICS_NAMESPACE is set).
  */
 export class ServerMetrics implements BatchObserver {
   readonly registry = new Registry();
@@ -51,8 +56,17 @@ export class ServerMetrics implements BatchObserver {
     help: "Images refused with 503 because the queue was full",
     registers: [this.registry],
   });
+  private readonly answers = new Counter({
+    name: "classifier_answers_total",
+    help: "Answers by route and outcome: each classified image's label, each error answer's code",
+    labelNames: ["route", "outcome"] as const,
+    registers: [this.registry],
+  });
 
-  constructor(probe: QueueProbe) {
+  constructor(
+    private readonly probe: QueueProbe,
+    private readonly cloudWatch = new CloudWatchMetrics(API_HOSTS.batching.name),
+  ) {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
       name: "classifier_queue_images",
@@ -77,6 +91,12 @@ export class ServerMetrics implements BatchObserver {
   onBatch(size: number, durationMs: number): void {
     this.batchSize.observe(size);
     this.batchDuration.observe(durationMs / 1000);
+    this.cloudWatch.publishBatch({
+      size,
+      durationMs,
+      queuedImages: this.probe.awaitingPreprocessing() + this.probe.awaitingInference(),
+      imagesInFlight: this.probe.inFlight(),
+    });
   }
 
   onImage(timingsMs: { preprocess: number; inference: number }): void {
@@ -88,15 +108,12 @@ export class ServerMetrics implements BatchObserver {
     this.refused.inc(images);
   }
 
-  /** The app, timing every request it answers. Paths outside the API are counted as one, so labels stay few. */
-  instrument(app: App, knownPaths: ReadonlySet<string>): App {
-    return async (request) => {
-      const started = performance.now();
-      const response = await app(request);
-      const path = knownPaths.has(request.path) ? request.path : "other";
-      this.requestDuration.observe({ path, status: String(response.statusCode) }, (performance.now() - started) / 1000);
-      return response;
-    };
+  /** Records an answered request (the app's RequestObserver). Requests no route took are counted as one, so labels stay few. */
+  observe(outcome: RequestOutcome): void {
+    const path = outcome.route ? SERVER_ROUTES[outcome.route].path : "other";
+    this.requestDuration.observe({ path, status: String(outcome.status) }, outcome.timingsMs.total / 1000);
+    for (const answer of answerOutcomes(outcome)) this.answers.inc({ route: outcome.route ?? "other", outcome: answer });
+    this.cloudWatch.publishOutcome(outcome);
   }
 
   async render(): Promise<{ contentType: string; body: string }> {
