@@ -6,6 +6,7 @@ import { Construct } from "constructs";
 import { DEFAULT_LOG_RETENTION } from "./log-retention.js";
 import { checkInteger, checkNotAbove, withDefaults } from "./construct-props.js";
 import { LAMBDA_FUNCTION } from "../lambda/core/limits.js";
+import { SERVICE_METRICS } from "../lambda/core/service-metrics.js";
 
 export interface ClassifierFunctionProps {
   /** Docker build context: the repository root, which holds lambda/Dockerfile, the code and the model. */
@@ -60,7 +61,8 @@ function resolveProps(props: ClassifierFunctionProps): Required<ClassifierFuncti
 
 /**
  * The classifier as a container-image Lambda function (lambda/Dockerfile: Node 22, the esbuild bundle, the
- * ONNX model), with X-Ray tracing, its own log group, reserved concurrency and a `live` alias.
+ * ONNX model), with X-Ray tracing, its own log group, reserved concurrency, CloudWatch metrics from its
+ * logs, and a `live` alias on the version each deploy publishes.
  */
 export class ClassifierFunction extends Construct {
   readonly function: lambda.DockerImageFunction;
@@ -89,7 +91,8 @@ export class ClassifierFunction extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
-      environment: { POWERTOOLS_SERVICE_NAME: "pneumonia-classifier", POWERTOOLS_LOG_LEVEL: "INFO" },
+      // The namespace turns the handler's CloudWatch metrics (EMF lines in its logs) on.
+      environment: { POWERTOOLS_SERVICE_NAME: "pneumonia-classifier", POWERTOOLS_LOG_LEVEL: "INFO", POWERTOOLS_METRICS_NAMESPACE: SERVICE_METRICS.namespace },
     });
     Validations.of(this.function).acknowledge(
       {

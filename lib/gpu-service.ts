@@ -8,6 +8,7 @@ import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { SERVER_SETTINGS } from "../lambda/server/server-config.js";
+import { SERVICE_METRICS } from "../lambda/core/service-metrics.js";
 import { DEFAULT_LOG_RETENTION } from "./log-retention.js";
 import { checkInteger, checkNotAbove, withDefaults } from "./construct-props.js";
 
@@ -86,12 +87,17 @@ export class GpuService extends Construct {
   readonly autoScalingGroup: autoscaling.AutoScalingGroup;
   readonly service: ecs.Ec2Service;
   readonly loadBalancer: elbv2.NetworkLoadBalancer;
+  /** The tasks as the NLB sees them, with their health. */
+  readonly targetGroup: elbv2.NetworkTargetGroup;
   readonly listenerPort = GPU_LISTENER_PORT;
+  /** Fewest tasks autoscaling keeps. */
+  readonly minTasks: number;
 
   constructor(scope: Construct, id: string, props: GpuServiceProps) {
     super(scope, id);
     const resolved = resolveProps(props);
     const { minTasks, maxTasks, logRetention: retention } = resolved;
+    this.minTasks = minTasks;
 
     this.vpc = new ec2.Vpc(this, "Vpc", {
       maxAzs: 2,
@@ -142,6 +148,8 @@ export class GpuService extends Construct {
         ONNX_EXECUTION_PROVIDERS: "cuda,cpu",
         BATCH_MAX_SIZE: String(resolved.batchMaxSize),
         BATCH_MAX_WAIT_MS: String(resolved.batchMaxWaitMs),
+        // Turns the server's CloudWatch metrics (EMF lines in these logs) on, under the Lambda handler's names.
+        POWERTOOLS_METRICS_NAMESPACE: SERVICE_METRICS.namespace,
       },
       // On SIGTERM the batching server refuses new work and answers what it holds (SHUTDOWN_TIMEOUT_MS, 50 s by
       // default) before exiting; ECS waits this long before SIGKILL, where the EC2 agent's default is 30 s.
@@ -194,7 +202,7 @@ export class GpuService extends Construct {
       enforceSecurityGroupInboundRulesOnPrivateLinkTraffic: false,
       crossZoneEnabled: true,
     });
-    this.loadBalancer.addListener("Http", { port: GPU_LISTENER_PORT }).addTargets("Tasks", {
+    this.targetGroup = this.loadBalancer.addListener("Http", { port: GPU_LISTENER_PORT }).addTargets("Tasks", {
       port: GPU_CONTAINER_PORT,
       targets: [this.service],
       healthCheck: { protocol: elbv2.Protocol.HTTP, path: "/health", interval: Duration.seconds(15) },
@@ -242,7 +250,7 @@ export class GpuService extends Construct {
       { id: "AwsSolutions-SNS3", reason: "The drain hook topic is CDK-internal: only EC2 Auto Scaling publishes to it, over AWS's own endpoints." },
     );
     Validations.of(taskDefinition).acknowledge(
-      { id: "AwsSolutions-ECS2", reason: "The variables are non-secret settings (port, bind address, execution providers); there are no secrets." },
+      { id: "AwsSolutions-ECS2", reason: "The variables are non-secret settings (port, bind address, execution providers, batching, metrics namespace); there are no secrets." },
       { id: "AwsSolutions-IAM5[Resource::*]", reason: "The execution role's ecr:GetAuthorizationToken has no resource-level permission." },
     );
     Validations.of(this.loadBalancer).acknowledge({

@@ -3,12 +3,13 @@ import { Capture, Match, Template } from "aws-cdk-lib/assertions";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { afterAll, describe, expect, it } from "vitest";
 import { ClassifierFunction, type ClassifierFunctionProps } from "../../lib/classifier-function.js";
+import { SERVICE_METRICS } from "../../lambda/core/service-metrics.js";
 import { bareStack, removeSynthesized, stubBuildContext } from "../support/synth.js";
 
 afterAll(removeSynthesized);
 
 describe("ClassifierFunction", () => {
-  it("builds a container image on x86_64 with one vCPU, a 15 s timeout, 50 reserved executions and tracing", () => {
+  it("builds a container image on x86_64 with one vCPU, a 15 s timeout, 50 reserved executions, tracing and the metrics namespace", () => {
     // Prepare
     const stack = bareStack();
 
@@ -26,7 +27,7 @@ describe("ClassifierFunction", () => {
       ReservedConcurrentExecutions: 50,
       TracingConfig: { Mode: "Active" },
       LoggingConfig: Match.objectLike({ LogFormat: "JSON" }),
-      Environment: { Variables: { POWERTOOLS_SERVICE_NAME: "pneumonia-classifier", POWERTOOLS_LOG_LEVEL: "INFO" } },
+      Environment: { Variables: { POWERTOOLS_SERVICE_NAME: "pneumonia-classifier", POWERTOOLS_LOG_LEVEL: "INFO", POWERTOOLS_METRICS_NAMESPACE: SERVICE_METRICS.namespace } },
     });
   });
 

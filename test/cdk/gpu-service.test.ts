@@ -3,6 +3,7 @@ import { Capture, Match, Template } from "aws-cdk-lib/assertions";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import { afterAll, describe, expect, it } from "vitest";
 import { GPU_HEALTH_CHECK_SCRIPT, GpuService, type GpuServiceProps } from "../../lib/gpu-service.js";
+import { SERVICE_METRICS } from "../../lambda/core/service-metrics.js";
 import { bareStack, removeSynthesized, stubBuildContext } from "../support/synth.js";
 
 afterAll(removeSynthesized);
@@ -73,6 +74,33 @@ describe("GpuService", () => {
           ]),
         }),
       ],
+    });
+  });
+
+  it("deploys with the ECS deployment controller's circuit breaker, which rolls a failing deployment back", () => {
+    // Prepare
+    const stack = bareStack();
+
+    // Act
+    new GpuService(stack, "Gpu", { buildContext: stubBuildContext() });
+
+    // Assess
+    Template.fromStack(stack).hasResourceProperties("AWS::ECS::Service", {
+      DeploymentController: { Type: "ECS" },
+      DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true }, MinimumHealthyPercent: 50, MaximumPercent: 200 }),
+    });
+  });
+
+  it("turns the batching server's CloudWatch metrics on with the service's namespace", () => {
+    // Prepare
+    const stack = bareStack();
+
+    // Act
+    new GpuService(stack, "Gpu", { buildContext: stubBuildContext() });
+
+    // Assess
+    Template.fromStack(stack).hasResourceProperties("AWS::ECS::TaskDefinition", {
+      ContainerDefinitions: [Match.objectLike({ Environment: Match.arrayWith([{ Name: "POWERTOOLS_METRICS_NAMESPACE", Value: SERVICE_METRICS.namespace }]) })],
     });
   });
 
