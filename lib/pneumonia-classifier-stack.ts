@@ -4,6 +4,8 @@ import { ClassifierFunction } from "./classifier-function.js";
 import { ClassifierApi } from "./classifier-api.js";
 import { ApiFirewall } from "./api-firewall.js";
 import { GpuService } from "./gpu-service.js";
+import { ServiceMonitoring } from "./service-monitoring.js";
+import { CanaryRollout } from "./canary-rollout.js";
 import type { StackOptions } from "./stack-options.js";
 
 export interface PneumoniaClassifierStackProps extends StackProps {
@@ -16,12 +18,17 @@ export interface PneumoniaClassifierStackProps extends StackProps {
 /** What the stack builds when an option is left out; the constructs keep their own defaults. */
 export const PNEUMONIA_CLASSIFIER_STACK_DEFAULTS = { gpu: true } as const;
 
-/** The whole deployment: Lambda classifier, REST API with WAF, and (unless gpu=false) the GPU ECS service. */
+/**
+ * The whole deployment: Lambda classifier, REST API with WAF, (unless gpu=false) the GPU ECS service, their
+ * dashboard and alarms, and the canary rollout of each new Lambda version.
+ */
 export class PneumoniaClassifierStack extends Stack {
   readonly classifier: ClassifierFunction;
   readonly gpuService?: GpuService;
   readonly api: ClassifierApi;
   readonly firewall: ApiFirewall;
+  readonly monitoring: ServiceMonitoring;
+  readonly rollout: CanaryRollout;
 
   constructor(scope: Construct, id: string, props: PneumoniaClassifierStackProps) {
     super(scope, id, props);
@@ -43,6 +50,8 @@ export class PneumoniaClassifierStack extends Stack {
       gpu: this.gpuService ? { loadBalancer: this.gpuService.loadBalancer, port: this.gpuService.listenerPort } : undefined,
     });
     this.firewall = new ApiFirewall(this, "Firewall", { ...options.firewall, stageArn: this.api.api.deploymentStage.stageArn });
+    this.monitoring = new ServiceMonitoring(this, "Monitoring", { ...options.monitoring, classifier: this.classifier, api: this.api, gpu: this.gpuService });
+    this.rollout = new CanaryRollout(this, "Rollout", { ...options.rollout, alias: this.classifier.alias, alarms: this.monitoring.rollbackAlarms });
 
     const url = this.api.api.url.replace(/\/$/, "");
     new CfnOutput(this, "ApiUrl", { value: url, description: "Base URL; POST $ApiUrl/pneumonia_classifier" });
@@ -57,5 +66,10 @@ export class PneumoniaClassifierStack extends Stack {
     if (this.gpuService) {
       new CfnOutput(this, "GpuClassifierUrl", { value: `${url}/gpu/pneumonia_classifier`, description: "Same contract, on the GPU service" });
     }
+    new CfnOutput(this, "DashboardUrl", {
+      value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.monitoring.dashboard.dashboard.dashboardName}`,
+      description: "The service's CloudWatch dashboard",
+    });
+    new CfnOutput(this, "AlarmTopicArn", { value: this.monitoring.topic.topicArn, description: "SNS topic of every alarm; subscribe to it, or deploy with -c alarmEmail=..." });
   }
 }

@@ -1,10 +1,12 @@
 import { Duration } from "aws-cdk-lib";
 import type * as logs from "aws-cdk-lib/aws-logs";
 import type { ApiFirewallProps } from "./api-firewall.js";
+import type { CanaryRolloutProps } from "./canary-rollout.js";
 import { AUTH_MODES, type AuthMode, type ClassifierApiProps } from "./classifier-api.js";
 import type { ClassifierFunctionProps } from "./classifier-function.js";
 import type { GpuServiceProps } from "./gpu-service.js";
 import { LOG_RETENTION_DAYS } from "./log-retention.js";
+import type { MonitoredResources, ServiceMonitoringProps } from "./service-monitoring.js";
 
 /**
  * Deployment options read from CDK context (`cdk deploy -c gpu=false -c lambdaMemoryMb=2048`; the README's table
@@ -22,6 +24,10 @@ export interface StackOptions {
   readonly api?: Omit<ClassifierApiProps, "handler" | "gpu">;
   /** -c wafRateLimitPer5Min. */
   readonly firewall?: Omit<ApiFirewallProps, "stageArn">;
+  /** -c alarmEmail, p99LatencyMs, pneumoniaShareMinPercent, pneumoniaShareMaxPercent. */
+  readonly monitoring?: Omit<ServiceMonitoringProps, keyof MonitoredResources>;
+  /** -c canaryPercent, canaryMinutes. */
+  readonly rollout?: Omit<CanaryRolloutProps, "alias" | "alarms">;
 }
 
 /** Reads one context value; usually `app.node.tryGetContext`. */
@@ -93,5 +99,12 @@ export function readStackOptions(read: ContextReader): StackOptions {
       logRetention,
     },
     firewall: { rateLimitPer5Min: readInteger(read, "wafRateLimitPer5Min") },
+    monitoring: {
+      alarmEmail: readString(read, "alarmEmail"),
+      p99LatencyMs: readInteger(read, "p99LatencyMs"),
+      pneumoniaShareMinPercent: readInteger(read, "pneumoniaShareMinPercent"),
+      pneumoniaShareMaxPercent: readInteger(read, "pneumoniaShareMaxPercent"),
+    },
+    rollout: { canaryPercent: readInteger(read, "canaryPercent"), canaryMinutes: readInteger(read, "canaryMinutes") },
   };
 }

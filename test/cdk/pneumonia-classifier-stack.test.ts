@@ -5,6 +5,7 @@ import { Match } from "aws-cdk-lib/assertions";
 import { removeSynthesized, synthesize, type Synthesized } from "../support/synth.js";
 import { cfnLint } from "../support/python-tools.js";
 import { API_ROUTES } from "../../lambda/core/http/routes.js";
+import { SERVICE_METRICS } from "../../lambda/core/service-metrics.js";
 
 const run = promisify(execFile);
 let full: Synthesized;
@@ -140,6 +141,74 @@ describe("PneumoniaClassifierStack", () => {
       Dimensions: [{ Name: "FunctionName", Value: { Ref: functionId } }],
       Period: 60,
       Statistic: "Sum",
+      AlarmActions: [{ Ref: Match.stringLikeRegexp("ScaleOutOnLambdaThrottles") }],
+    });
+  });
+
+  it("publishes a version of the function on each deploy and shifts the live alias to it by CodeDeploy canary, rolled back by the 5xx and failure alarms", () => {
+    // Prepare
+    const aliasId = onlyId(full, "AWS::Lambda::Alias", { Name: "live" });
+    const groupId = onlyId(full, "AWS::CodeDeploy::DeploymentGroup");
+    const rollbackAlarms = ["Api5xxRate", "LambdaFailures"].map((name) => onlyId(full, "AWS::CloudWatch::Alarm", { AlarmName: `PneumoniaClassifier-${name}` }));
+
+    // Act
+    const alias = full.template.toJSON().Resources[aliasId];
+
+    // Assess
+    expect(alias.Properties.FunctionVersion).toEqual({ "Fn::GetAtt": [onlyId(full, "AWS::Lambda::Version"), "Version"] });
+    expect(alias.UpdatePolicy.CodeDeployLambdaAliasUpdate.DeploymentGroupName).toEqual({ Ref: groupId });
+    full.template.hasResourceProperties("AWS::CodeDeploy::DeploymentGroup", {
+      AlarmConfiguration: { Enabled: true, Alarms: rollbackAlarms.map((id) => ({ Name: { Ref: id } })) },
+      AutoRollbackConfiguration: { Enabled: true, Events: Match.arrayWith(["DEPLOYMENT_STOP_ON_ALARM"]) },
+    });
+    full.template.hasResourceProperties("AWS::CodeDeploy::DeploymentConfig", {
+      TrafficRoutingConfig: { Type: "TimeBasedCanary", TimeBasedCanary: { CanaryPercentage: 10, CanaryInterval: 5 } },
+    });
+  });
+
+  it("deploys the GPU service with the ECS circuit breaker, rolling a failed deployment back", () => {
+    // Act
+    const { template } = full;
+
+    // Assess
+    template.hasResourceProperties("AWS::ECS::Service", {
+      DeploymentController: { Type: "ECS" },
+      DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true } }),
+    });
+  });
+
+  it.each([
+    ["the full stack", () => full, ["Api5xxRate", "ClassifyP99Latency", "GateScoreDrift", "GpuNoHealthyTask", "GpuP99Latency", "GpuSaturated", "LambdaFailures", "LambdaThrottles", "PneumoniaShare", "RefusalRate"]],
+    ["the Lambda-only stack", () => lambdaOnly, ["Api5xxRate", "ClassifyP99Latency", "GateScoreDrift", "LambdaFailures", "LambdaThrottles", "PneumoniaShare", "RefusalRate"]],
+  ])("alarms on %s to the alarm topic and draws its dashboard", (_name, synthesized, names) => {
+    // Prepare
+    const { template } = synthesized();
+    const topicId = onlyId(synthesized(), "AWS::SNS::Topic", { DisplayName: "Pneumonia classifier alarms" });
+
+    // Act
+    const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm", { Properties: { AlarmActions: [{ Ref: topicId }] } }));
+
+    // Assess
+    expect(alarms.map((alarm) => alarm.Properties.AlarmName).sort()).toEqual(names.map((name) => `PneumoniaClassifier-${name}`));
+    template.resourceCountIs("AWS::CloudWatch::Dashboard", 1);
+    template.hasOutput("DashboardUrl", { Value: { "Fn::Join": ["", Match.arrayWith([{ Ref: onlyId(synthesized(), "AWS::CloudWatch::Dashboard") }])] } });
+    template.hasOutput("AlarmTopicArn", { Value: { Ref: topicId } });
+  });
+
+  it("turns the function's and the GPU tasks' metrics on in the namespace the alarms read", () => {
+    // Act
+    const { template } = full;
+
+    // Assess
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_METRICS_NAMESPACE: SERVICE_METRICS.namespace }) },
+    });
+    template.hasResourceProperties("AWS::ECS::TaskDefinition", {
+      ContainerDefinitions: [Match.objectLike({ Environment: Match.arrayWith([{ Name: "POWERTOOLS_METRICS_NAMESPACE", Value: SERVICE_METRICS.namespace }]) })],
+    });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      AlarmName: "PneumoniaClassifier-PneumoniaShare",
+      Metrics: Match.arrayWith([Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ Namespace: SERVICE_METRICS.namespace }) }) })]),
     });
   });
 
@@ -189,7 +258,15 @@ describe("PneumoniaClassifierStack", () => {
   describe("context options", () => {
     it("passes -c values to each construct they set", () => {
       // Prepare: stack-options.test.ts maps every key to its prop; one key per construct shows the stack passes them on.
-      const context = { gpuMaxTasks: "6", lambdaMemoryMb: "2048", dailyQuota: "1000", wafRateLimitPer5Min: "500", logRetentionDays: "90" };
+      const context = {
+        gpuMaxTasks: "6",
+        lambdaMemoryMb: "2048",
+        dailyQuota: "1000",
+        wafRateLimitPer5Min: "500",
+        logRetentionDays: "90",
+        alarmEmail: "ops@example.com",
+        canaryPercent: "20",
+      };
 
       // Act
       const { template } = synthesize(context);
@@ -202,6 +279,8 @@ describe("PneumoniaClassifierStack", () => {
         Rules: Match.arrayWith([Match.objectLike({ Name: "RateLimitPerIp", Statement: { RateBasedStatement: Match.objectLike({ Limit: 500 }) } })]),
       });
       template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 90 });
+      template.hasResourceProperties("AWS::SNS::Subscription", { Protocol: "email", Endpoint: "ops@example.com" });
+      template.hasResourceProperties("AWS::CodeDeploy::DeploymentConfig", { TrafficRoutingConfig: Match.objectLike({ TimeBasedCanary: { CanaryPercentage: 20, CanaryInterval: 5 } }) });
     });
 
     it.each([
@@ -211,6 +290,8 @@ describe("PneumoniaClassifierStack", () => {
       [{ provisionedConcurrency: "80" }, /provisionedConcurrency=80 is above reservedConcurrency=50/],
       [{ gpu: "yes" }, /Context gpu="yes" is invalid: give true or false/],
       [{ gpuBatchMaxSize: "0" }, /GpuServiceProps\.batchMaxSize=0 is invalid: give an integer from 1 to 256/],
+      [{ canaryMinutes: "1" }, /CanaryRolloutProps\.canaryMinutes=1 min is invalid: give an integer from 3 min to 120 min/],
+      [{ pneumoniaShareMinPercent: "95" }, /ServiceMonitoringProps\.pneumoniaShareMinPercent=95 is above pneumoniaShareMaxPercent=90/],
     ])("refuses %o with a message naming the value and the fix", (context, message) => {
       // Act
       const act = () => synthesize(context);

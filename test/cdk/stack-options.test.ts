@@ -16,7 +16,7 @@ describe("readStackOptions", () => {
     const options = readStackOptions(read);
 
     // Assess
-    expect(options).toEqual({ classifier: {}, gpuService: {}, api: {}, firewall: {} });
+    expect(options).toEqual({ classifier: {}, gpuService: {}, api: {}, firewall: {}, monitoring: {}, rollout: {} });
     expect(options.gpu).toBeUndefined();
   });
 
@@ -41,6 +41,12 @@ describe("readStackOptions", () => {
       dailyQuota: "1000",
       wafRateLimitPer5Min: "500",
       logRetentionDays: "90",
+      alarmEmail: "ops@example.com",
+      p99LatencyMs: "3000",
+      pneumoniaShareMinPercent: "20",
+      pneumoniaShareMaxPercent: "60",
+      canaryPercent: "25",
+      canaryMinutes: "15",
     });
 
     // Act
@@ -53,6 +59,8 @@ describe("readStackOptions", () => {
       gpuService: { instanceType: "g5.xlarge", minTasks: 2, maxTasks: 6, batchMaxSize: 64, batchMaxWaitMs: 20, logRetention: 90 },
       api: { authMode: "iam", stageRateLimit: 30, stageBurstLimit: 40, lambdaRouteRateLimit: 7, gpuRouteRateLimit: 9, dailyQuota: 1000, logRetention: 90 },
       firewall: { rateLimitPer5Min: 500 },
+      monitoring: { alarmEmail: "ops@example.com", p99LatencyMs: 3000, pneumoniaShareMinPercent: 20, pneumoniaShareMaxPercent: 60 },
+      rollout: { canaryPercent: 25, canaryMinutes: 15 },
     });
   });
 
@@ -73,6 +81,7 @@ describe("readStackOptions", () => {
     [{ authMode: "cognito" }, /^Context authMode="cognito" is invalid: give one of apiKey, iam, none\.$/],
     [{ lambdaMemoryMb: "lots" }, /^Context lambdaMemoryMb="lots" is invalid: give an integer\.$/],
     [{ gpuBatchMaxWaitMs: "2.5" }, /^Context gpuBatchMaxWaitMs="2\.5" is invalid: give an integer\.$/],
+    [{ canaryPercent: "ten" }, /^Context canaryPercent="ten" is invalid: give an integer\.$/],
     [{ logRetentionDays: "31" }, /^Context logRetentionDays=31 is invalid: CloudWatch accepts 1, 3, 5, 7, 14, 30, .*, 3653\.$/],
   ])("refuses %o naming the context key, the value and the fix", (context, message) => {
     // Prepare
