@@ -37,15 +37,12 @@ export class CloudWatchMetrics {
   private readonly metrics: Metrics | undefined;
 
   /** `host` is the Host dimension's value: the ApiHost's name. */
-  constructor(
-    private readonly host: string,
-    env: NodeJS.ProcessEnv = process.env,
-  ) {
+  constructor(private readonly host: string) {
     // The service dimension is fixed, not POWERTOOLS_SERVICE_NAME, so the dashboard and alarms always find it.
-    this.metrics = env.POWERTOOLS_METRICS_NAMESPACE ? new Metrics({ serviceName: SERVICE_METRICS.service }) : undefined;
+    this.metrics = process.env.POWERTOOLS_METRICS_NAMESPACE ? new Metrics({ serviceName: SERVICE_METRICS.service }) : undefined;
   }
 
-  /** Powertools' ColdStart metric, on the first invocation of a Lambda environment only. */
+  /** Powertools' ColdStart metric, on the first invocation of a Lambda environment that was not provisioned ahead. */
   captureColdStart(functionName: string): void {
     this.metrics?.captureColdStartMetric(functionName);
   }
