@@ -20,6 +20,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from dataset import LABELS, Split, load_split, split_by_patient
+from gate import FEATURES_OUTPUT, add_features_output, check_same_probabilities, fit_gate, run_model
 from metrics import at_threshold, choose_threshold, roc_curve
 from model import PneumoniaCNN
 from quantize import quantize_int8
@@ -27,7 +28,7 @@ from quantize import quantize_int8
 CITATION = ('Kermany D., Zhang K., Goldbaum M. (2018). "Labeled Optical Coherence Tomography (OCT) and Chest X-Ray '
             'Images for Classification". Mendeley Data, v2. doi:10.17632/rscbjbr9sj.2. License: CC BY 4.0.')
 MODEL_NAME = "pneumonia-cnn"
-MODEL_VERSION = "1.1.0"
+MODEL_VERSION = "1.2.0"
 
 
 class Ensemble(torch.nn.Module):
@@ -108,6 +109,10 @@ def export_model(model, full_train: Split, splits: dict[str, Split], curves: dic
         check_onnx_matches(fp32_path, served, dev, log)
         quantization, served_probabilities = quantize_int8(
             fp32_path, onnx_path, full_train, {**splits, "training (whole official split)": full_train}, seed, log)
+    without_features, _ = run_model(onnx_path, dev.images)
+    add_features_output(onnx_path)
+    check_same_probabilities(without_features, run_model(onnx_path, dev.images)[0])
+    gate = fit_gate(onnx_path, full_train, float(results["args"]["validation_fraction"]), seed, dev, log)
     quantization["float32Metrics"] = {name: results[name] for name in splits}
     for name, split in splits.items():
         # The threshold is folded into the output: the served model decides at 0.5.
@@ -130,7 +135,8 @@ def export_model(model, full_train: Split, splits: dict[str, Split], curves: dic
         },
         "input": {"name": "image", "shape": ["batch", 1, spec["height"], spec["width"]], "layout": "NCHW",
                   "dtype": "float32", "preprocessing": spec},
-        "output": {"name": "probabilities", "shape": ["batch", len(LABELS)], "labels": list(LABELS)},
+        "output": {"name": "probabilities", "shape": ["batch", len(LABELS)], "labels": list(LABELS),
+                   "features": FEATURES_OUTPUT},
         "labels": list(LABELS),
         "threshold": 0.5,
         "thresholdSelection": {
@@ -138,6 +144,7 @@ def export_model(model, full_train: Split, splits: dict[str, Split], curves: dic
             "rule": f"best dev accuracy with sensitivity >= {results['minSensitivity']}, folded into the output bias",
         },
         "metrics": {"validation": results["validation"], "dev": results["dev"]},
+        "gate": gate,
         "quantization": quantization,
         "training": {"args": results["args"], "members": results["members"]},
         "data": {
