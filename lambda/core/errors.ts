@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   imageTooLarge: "IMAGE_TOO_LARGE",
   unsupportedMediaType: "UNSUPPORTED_MEDIA_TYPE",
   unusableImage: "UNUSABLE_IMAGE",
+  notAChestXray: "NOT_A_CHEST_XRAY",
   notFound: "NOT_FOUND",
   methodNotAllowed: "METHOD_NOT_ALLOWED",
   internal: "INTERNAL_ERROR",
@@ -22,9 +23,15 @@ export const ERROR_CODES = {
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 
-/** The JSON body of every error answer. */
+/** The JSON body of every error answer; an error with figures to show (the gate's score, say) adds them beside the message. */
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string };
+  error: { code: ErrorCode; message: string } & Partial<GateVerdict>;
+}
+
+/** The out-of-distribution gate's judgement of one image: refused when the score is over the threshold. */
+export interface GateVerdict {
+  score: number;
+  threshold: number;
 }
 
 /**
@@ -125,6 +132,37 @@ export class UnusableImageError extends ApiError {
   }
 }
 
+/**
+ * 422: the image does not look like the frontal pediatric chest X-rays the model was trained on (a photo, a
+ * screenshot, another body part, an adult's X-ray), so the model will not classify it. The body carries the
+ * gate's score and threshold.
+ */
+export class NotAChestXrayError extends ApiError {
+  override readonly name = "NotAChestXrayError";
+  constructor(
+    readonly verdict: GateVerdict,
+    options?: ErrorOptions,
+  ) {
+    super(
+      422,
+      ERROR_CODES.notAChestXray,
+      `This image does not look like a frontal chest X-ray of a child, the only images the model was trained on ` +
+        `(its distance from them is ${verdict.score.toFixed(1)}, over the limit of ${verdict.threshold.toFixed(1)}), ` +
+        `so it will not be classified. Send a frontal (PA or AP) pediatric chest X-ray as a JPEG or PNG, uncropped and upright.`,
+      options,
+    );
+  }
+
+  override toBody(): ErrorBody {
+    const body = super.toBody();
+    return { error: { ...body.error, score: this.verdict.score, threshold: this.verdict.threshold } };
+  }
+
+  override toData(): ApiErrorData {
+    return { ...super.toData(), verdict: { ...this.verdict } };
+  }
+}
+
 /** 500: the service failed; the message says to retry and hides the cause, which stays for the logs. */
 export class InternalError extends ApiError {
   override readonly name = "InternalError";
@@ -171,6 +209,7 @@ interface ApiErrorFields {
   message: string;
   allowed?: string[];
   retryAfterSeconds?: number;
+  verdict?: GateVerdict;
 }
 
 /** Rebuilds each subclass from its data. */
@@ -181,6 +220,7 @@ const FROM_DATA = {
   PayloadTooLargeError: ({ code, message }) => new PayloadTooLargeError(code, message),
   UnsupportedMediaTypeError: ({ message }) => new UnsupportedMediaTypeError(message),
   UnusableImageError: ({ message }) => new UnusableImageError(message),
+  NotAChestXrayError: ({ verdict }) => new NotAChestXrayError(verdict ?? { score: Number.NaN, threshold: Number.NaN }),
   InternalError: ({ message }) => new InternalError(message),
   ModelUnavailableError: ({ message }) => new ModelUnavailableError(message),
   TemporarilyUnavailableError: ({ code, message, retryAfterSeconds }) => new TemporarilyUnavailableError(code, message, retryAfterSeconds ?? 1),

@@ -1,6 +1,7 @@
 import { ERROR_CODES, TemporarilyUnavailableError, toApiError } from "../core/errors.js";
 import { millis, type ImageClassification, type ImageClassifier, type ImageOutcome } from "../core/model/image-classifier.js";
 import type { ModelManifest } from "../core/model/manifest.js";
+import { assertChestXray } from "../core/model/assert-chest-xray.js";
 import type { InferenceBatcher } from "./inference-batcher.js";
 import type { PreprocessPool } from "./preprocess-pool.js";
 import type { ServerMetrics } from "./server-metrics.js";
@@ -48,6 +49,7 @@ export class BatchingImageClassifier implements ImageClassifier {
     const { header, tensor } = await this.pool.preprocess(bytes);
     const preprocessed = performance.now();
     const result = await this.batcher.classify(tensor);
+    assertChestXray(result);
     const timingsMs = { preprocess: millis(started, preprocessed), inference: millis(preprocessed) };
     this.metrics?.onImage(timingsMs);
     return { header, result, timingsMs };

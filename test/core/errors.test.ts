@@ -5,6 +5,7 @@ import {
   InternalError,
   MethodNotAllowedError,
   ModelUnavailableError,
+  NotAChestXrayError,
   NotFoundError,
   PayloadTooLargeError,
   TemporarilyUnavailableError,
@@ -24,6 +25,7 @@ const EXAMPLES: Record<ApiErrorName, ApiError> = {
   PayloadTooLargeError: new PayloadTooLargeError(ERROR_CODES.imageTooLarge, "The image is too large; downscale it."),
   UnsupportedMediaTypeError: new UnsupportedMediaTypeError("Not a JPEG or PNG; send one."),
   UnusableImageError: new UnusableImageError("The JPEG is truncated; send the whole file."),
+  NotAChestXrayError: new NotAChestXrayError({ score: 61.25, threshold: 30.5 }),
   InternalError: new InternalError("The classifier failed unexpectedly; try again."),
   ModelUnavailableError: new ModelUnavailableError("The model could not be loaded; retry later."),
   TemporarilyUnavailableError: new TemporarilyUnavailableError(ERROR_CODES.overloaded, "Full; retry after a second.", 1),
@@ -51,6 +53,16 @@ describe("ApiError", () => {
     expect(response.statusCode).toBe(422);
     expect(response.headers).toEqual({ "content-type": "application/json" });
     expect(JSON.parse(response.body)).toEqual({ error: { code: "UNUSABLE_IMAGE", message: "The JPEG is truncated; send the whole file." } });
+  });
+
+  it("refuses an image that is not a chest X-ray with 422, a message in words and the gate's score and threshold", () => {
+    // Act
+    const response = EXAMPLES.NotAChestXrayError.toResponse();
+    // Assess
+    expect(response.statusCode).toBe(422);
+    const { error } = JSON.parse(response.body);
+    expect(error).toMatchObject({ code: "NOT_A_CHEST_XRAY", score: 61.25, threshold: 30.5 });
+    expect(error.message).toMatch(/does not look like a frontal chest X-ray of a child.*61\.3.*30\.5/);
   });
 
   it("lists the allowed methods in Allow on 405 and says when to retry in Retry-After on a temporary 503", () => {

@@ -13,6 +13,7 @@ import { openApiDocument } from "./openapi.js";
 import { renderDocsPage } from "./docs-page.js";
 import { logger } from "../logger.js";
 import { millis, type ImageClassifier } from "../model/image-classifier.js";
+import type { Classification } from "../model/onnx-model.js";
 import { SERVER_ROUTES, type RouteName } from "./routes.js";
 import { batchTooLargeError, bodyTooLargeError, type ApiHost } from "./api-host.js";
 import { imageAnswer, type ErrorAnswer, type ImageAnswer, type ModelRef, type RequestObserver, type RequestOutcome } from "./request-outcome.js";
@@ -57,6 +58,9 @@ async function readUploads(request: CoreRequest, maxFiles: number, maxBodyBytes:
 
 const modelOf = ({ manifest }: ImageClassifier): ModelRef => ({ name: manifest.name, version: manifest.version });
 
+/** What a client reads of a classification: the gate's verdict stays inside, so an accepted image's answer is as before. */
+const clientAnswer = ({ prediction, probability, probabilities }: Classification) => ({ prediction, probability, probabilities });
+
 async function classify(request: CoreRequest, { deps, host, record }: RouteContext): Promise<CoreResponse> {
   const started = performance.now();
   const [upload] = await readUploads(request, FORM_LIMITS.maxFiles, host.maxBodyBytes, () => bodyTooLargeError(host));
@@ -74,7 +78,7 @@ async function classify(request: CoreRequest, { deps, host, record }: RouteConte
     image: { type: header.type, width: header.width, height: header.height, bytes: upload!.bytes.length },
     timingsMs: timings,
   });
-  return jsonResponse(200, { ...result, model: modelOf(images), timingsMs: timings });
+  return jsonResponse(200, { ...clientAnswer(result), model: modelOf(images), timingsMs: timings });
 }
 
 /** Several X-rays in one form: one result or one error per file, in the form's order. */
@@ -88,7 +92,7 @@ async function classifyBatch(request: CoreRequest, { deps, record }: RouteContex
   const results = outcomes.map((outcome, i) => {
     const file = uploads[i]!.filename;
     if (outcome instanceof ApiError) return { file, status: outcome.status, ...outcome.toBody() };
-    return { file, status: 200, ...outcome.result };
+    return { file, status: 200, ...clientAnswer(outcome.result) };
   });
   const timingsMs = { parse: millis(started, parsed), total: millis(started) };
   logger.info("classified batch", {

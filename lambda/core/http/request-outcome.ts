@@ -14,7 +14,7 @@ export interface ImageAnswer {
   readonly label: Label;
   /** The PNEUMONIA probability, whatever the label. */
   readonly pneumoniaProbability: number;
-  /** The out-of-distribution gate's score. @default - none: the core has no gate yet */
+  /** The out-of-distribution gate's score. @default - none: the model has no gate */
   readonly gateScore?: number;
   readonly timingsMs: { readonly preprocess: number; readonly inference: number };
 }
@@ -53,7 +53,7 @@ export function isImageAnswer(answer: ImageAnswer | ErrorAnswer): answer is Imag
 
 /** What an outcome reports of a classified image. */
 export function imageAnswer({ result, timingsMs }: ImageClassification): ImageAnswer {
-  return { label: result.prediction, pneumoniaProbability: result.probabilities.PNEUMONIA, timingsMs };
+  return { label: result.prediction, pneumoniaProbability: result.probabilities.PNEUMONIA, gateScore: result.gate?.score, timingsMs };
 }
 
 /** The outcome of every answer the request got, one per answer: each image's label or error code, or the request's error code. */

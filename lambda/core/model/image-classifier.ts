@@ -1,5 +1,6 @@
 import { toApiError, type ApiError } from "../errors.js";
 import { preprocessImage } from "./preprocess.js";
+import { assertChestXray } from "./assert-chest-xray.js";
 import type { Classification, OnnxModel } from "./onnx-model.js";
 import type { ImageHeader } from "./image-header.js";
 import type { ModelManifest } from "./manifest.js";
@@ -41,6 +42,7 @@ export function inProcessImageClassifier(model: OnnxModel): ImageClassifier {
     const { header, tensor } = await preprocessImage(bytes, model.manifest.input.preprocessing);
     const preprocessed = performance.now();
     const result = await model.classify(tensor);
+    assertChestXray(result);
     return { header, result, timingsMs: { preprocess: millis(started, preprocessed), inference: millis(preprocessed) } };
   };
   return {

@@ -26,10 +26,28 @@ export interface ModelManifest {
   /** Hex sha256 of the model file, checked before the model is loaded. */
   sha256: string;
   input: { name: string; shape: [string, 1, number, number]; layout: "NCHW"; preprocessing: PreprocessingSpec };
-  output: { name: string; labels: Label[] };
+  /** features: the output of the pooled features the gate reads. @default - none: the model has no gate */
+  output: { name: string; labels: Label[]; features?: string };
+  /** The out-of-distribution gate fitted for this model (training/gate.py). @default - none: every image is classified */
+  gate?: GateManifest;
   /** PNEUMONIA probability at or above which the answer is PNEUMONIA. */
   threshold: number;
   metrics: { validation: EvaluationMetrics; dev: EvaluationMetrics };
+}
+
+/** What `manifest.gate` says: the statistics file, its checks, and the threshold. */
+export interface GateManifest {
+  /** File beside the manifest: float32 little-endian, the D x D whitening matrix then the C x D projected class means. */
+  file: string;
+  sha256: string;
+  /** The model output it reads. */
+  featuresOutput: string;
+  /** D: values per image in the features output. */
+  dimensions: number;
+  /** C: class means. */
+  classes: number;
+  /** Scores over it are refused. */
+  threshold: number;
 }
 
 /** Where the served model lives unless MODEL_DIR says otherwise: beside the code in the image's task root. */
@@ -57,6 +75,7 @@ export async function readManifest(modelDir: string): Promise<ModelManifest> {
     !(manifest.input?.preprocessing?.width > 0) && "input.preprocessing",
     JSON.stringify(manifest.output?.labels) !== JSON.stringify(LABELS) && "output.labels",
     !(manifest.threshold > 0 && manifest.threshold < 1) && "threshold",
+    manifest.gate !== undefined && !(manifest.gate.dimensions > 0 && manifest.gate.classes > 0 && manifest.gate.threshold > 0 && /^[0-9a-f]{64}$/.test(String(manifest.gate.sha256))) && "gate",
   ].filter(Boolean);
   if (problems.length > 0) throw new ModelLoadError("manifestInvalid", `${path} is missing or has invalid: ${problems.join(", ")}`);
   return manifest;

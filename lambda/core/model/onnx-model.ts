@@ -5,6 +5,8 @@ import * as ort from "onnxruntime-node";
 import { LABELS, readManifest, type Label, type ModelManifest } from "./manifest.js";
 import { ModelLoadError } from "./model-load-error.js";
 import { usableCpuCount } from "../cpu-count.js";
+import type { GateVerdict } from "../errors.js";
+import { OodGate } from "./ood-gate.js";
 
 /** What the model says about one image. */
 export interface Classification {
@@ -12,6 +14,11 @@ export interface Classification {
   /** Probability of the predicted label. */
   probability: number;
   probabilities: Record<Label, number>;
+  /**
+   * The out-of-distribution gate's verdict, for assertChestXray to act on; not part of the client's answer.
+   * @default - none: the model has no gate
+   */
+  gate?: GateVerdict;
 }
 
 /** An ONNX Runtime execution provider name, such as "cpu" or "cuda". */
@@ -42,6 +49,7 @@ export class OnnxModel {
     private readonly session: ort.InferenceSession,
     /** The execution providers the session was created with. */
     readonly executionProviders: readonly ExecutionProviderName[],
+    private readonly gate: OodGate | undefined,
   ) {}
 
   /**
@@ -69,7 +77,8 @@ export class OnnxModel {
     }).catch((error: unknown) => {
       throw new ModelLoadError("sessionFailed", `ONNX Runtime could not create a session from ${modelPath} on ${executionProviders.join(", ")}: ${(error as Error).message}`, { cause: error });
     });
-    const model = new OnnxModel(manifest, session, executionProviders);
+    const gate = manifest.gate && (await OodGate.load(modelDir, manifest.gate));
+    const model = new OnnxModel(manifest, session, executionProviders, gate);
     // The first run allocates and tunes kernels; paying it at start-up keeps it off the first request.
     await model.classify(new Float32Array(model.inputSize));
     return model;
@@ -101,7 +110,13 @@ export class OnnxModel {
     const input = new ort.Tensor("float32", batch, [tensors.length, 1, height, width]);
     const outputs = await this.session.run({ [this.manifest.input.name]: input });
     const scores = outputs[this.manifest.output.name]!.data as Float32Array;
-    return tensors.map((_, i) => this.interpret(scores.subarray(i * LABELS.length, (i + 1) * LABELS.length)));
+    const gate = this.gate;
+    const features = gate && (outputs[gate.manifest.featuresOutput]!.data as Float32Array);
+    const d = gate?.manifest.dimensions ?? 0;
+    return tensors.map((_, i) => {
+      const classification = this.interpret(scores.subarray(i * LABELS.length, (i + 1) * LABELS.length));
+      return gate && features ? { ...classification, gate: gate.judge(features.subarray(i * d, (i + 1) * d)) } : classification;
+    });
   }
 
   private interpret(scores: Float32Array): Classification {
