@@ -137,6 +137,12 @@ def fit_gate(model_path: Path, full_train: Split, validation_fraction: float, sp
     }
 
 
+def write_validation_list(full_train: Split, validation_fraction: float, split_seed: int, path: Path) -> None:
+    """The validation hold-out's image paths, one a line, so tools/evaluate-gate.ts can post them over HTTP."""
+    _, validation = split_by_patient(full_train, validation_fraction, split_seed)
+    path.write_text("".join(f"{Path(validation.source) / file}\n" for file in validation.files))
+
+
 def _refused(values: np.ndarray, threshold: float) -> dict:
     return {"images": int(len(values)), "refused": int((values > threshold).sum()),
             "median": round(float(np.median(values)), 3), "max": round(float(values.max()), 3)}
@@ -164,7 +170,9 @@ def main() -> None:
     check_same_probabilities(before, after)
     print(f"features output added; dev probabilities of {len(dev.labels)} images unchanged")
     training = manifest["training"]["args"]
-    manifest["gate"] = fit_gate(model_path, full_train, float(training["validation_fraction"]), int(training["split_seed"]), dev, print)
+    fraction, split_seed = float(training["validation_fraction"]), int(training["split_seed"])
+    manifest["gate"] = fit_gate(model_path, full_train, fraction, split_seed, dev, print)
+    write_validation_list(full_train, fraction, split_seed, args.tensors / "validation-files.txt")
     model_bytes = model_path.read_bytes()
     manifest["sha256"], manifest["bytes"] = hashlib.sha256(model_bytes).hexdigest(), len(model_bytes)
     manifest["output"]["features"] = FEATURES_OUTPUT
