@@ -49,6 +49,12 @@ describe("OnnxModel.load", () => {
       const garbage = Buffer.from("not an onnx model");
       return modelFolder("garbage", (m) => ({ ...m, sha256: createHash("sha256").update(garbage).digest("hex") }), garbage);
     }],
+    ["a manifest whose gate file is not there", "modelFileMissing", () => modelFolder("no-gate-file", (m) => m)],
+    ["a gate file whose sha256 is not the manifest's", "checksumMismatch", async () => {
+      const dir = await modelFolder("tampered-gate", (m) => ({ ...m, gate: { ...m.gate!, sha256: "0".repeat(64) } }));
+      await copyFile(join(defaultModelDir(), manifest.gate!.file), join(dir, manifest.gate!.file));
+      return dir;
+    }],
   ])("rejects %s with a ModelLoadError of failure %s", async (_case, failure, folder) => {
     // Prepare
     const dir = await folder();
