@@ -49,7 +49,11 @@ const operations = (host: ApiHost): Record<RouteName, object> => ({
       "400": errorResponse("The form is malformed, or has no file, an empty file or several files"),
       "413": errorResponse("The body, the file or the image's dimensions are over a limit"),
       "415": errorResponse("Not multipart/form-data, or the file is not a JPEG or PNG"),
-      "422": errorResponse("A JPEG or PNG the model cannot use: corrupt, too small or too elongated"),
+      "422": errorResponse(
+        "A JPEG or PNG the model cannot use: corrupt, too small or too elongated (UNUSABLE_IMAGE); or an image that does not look like " +
+          "a frontal pediatric chest X-ray like those the model was trained on (NOT_A_CHEST_XRAY: a photo, a screenshot, a document, " +
+          "another modality or body part, a sideways, inverted or cropped X-ray, an adult's X-ray), with the gate's score and threshold",
+      ),
       "503": unavailable,
     },
   },
@@ -58,7 +62,8 @@ const operations = (host: ApiHost): Record<RouteName, object> => ({
     description:
       `Send up to ${BATCH_LIMITS.maxFiles} X-rays as multipart/form-data, each a part of the field "${FORM_LIMITS.fileField}" ` +
       `(${IMAGE_RULES}; each file at most ${mib(IMAGE_LIMITS.maxFileBytes)}, the body at most ${mib(BATCH_LIMITS.maxBodyBytes)}). The answer has one result per file, ` +
-      "in the form's order: the classification, or the error that file alone would have got.",
+      "in the form's order: the classification, or the error that file alone would have got (422 NOT_A_CHEST_XRAY for an image the " +
+      "out-of-distribution gate refuses).",
     requestBody: fileForm(true),
     responses: {
       "200": { description: "One result per file", content: { "application/json": { schema: { $ref: "#/components/schemas/BatchResults" } } } },
@@ -94,6 +99,7 @@ export function openApiDocument(model: { name: string; version: string } | undef
       version: model?.version ?? "unknown",
       description:
         `Classifies a pediatric chest X-ray as NORMAL or PNEUMONIA with the CNN ${model ? `${model.name} ${model.version}` : ""}. ` +
+        "Images that do not look like a frontal pediatric chest X-ray like those it was trained on are refused with 422 NOT_A_CHEST_XRAY. " +
         "Not a medical device: for research and demonstration only.",
     },
     paths,
@@ -161,6 +167,13 @@ export function openApiDocument(model: { name: string; version: string } | undef
               properties: {
                 code: { type: "string", enum: Object.values(ERROR_CODES) },
                 message: { type: "string", description: "What went wrong and what to do about it" },
+                score: {
+                  type: "number",
+                  description:
+                    "NOT_A_CHEST_XRAY only: the out-of-distribution gate's score, the Mahalanobis distance of the image's CNN features " +
+                    "from the training X-rays'; refused when over the threshold",
+                },
+                threshold: { type: "number", description: "NOT_A_CHEST_XRAY only: the score over which an image is refused" },
               },
             },
           },
