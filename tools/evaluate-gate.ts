@@ -12,6 +12,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { parseCommandLine } from "../bin/cli/command-line.js";
+import { replaceCardSection } from "./model-card-section.js";
 
 /** A set of images and what the gate must do with them. */
 interface ImageSet {
@@ -39,6 +40,7 @@ const commandLine = parseCommandLine({
   options: {
     url: { type: "string", value: "URL", default: `http://127.0.0.1:${process.env.PORT || 3000}`, doc: "the running API; follows PORT as npm start does" },
     files: { type: "boolean", doc: "also print each image's answer and gate score" },
+    card: { type: "string", value: "FILE", doc: "also write the table into this model card's gate-metrics section" },
   },
 });
 const base = commandLine.url("url")!.replace(/\/$/, "");
@@ -101,5 +103,15 @@ try {
   process.stderr.write(`evaluate-gate: ${(error as Error).message}\n`);
   process.exit(1);
 }
-console.log(["| set | path | images | refused | share refused | target | met |", "|---|---|---|---|---|---|---|", ...rows].join("\n"));
+const report = [
+  `Measured over real HTTP against \`npm start\` (${base}): each image posted alone to /pneumonia_classifier.`,
+  "",
+  "| set | path | images | refused | share refused | target | met |",
+  "|---|---|---|---|---|---|---|",
+  ...rows,
+  "",
+  `Command: \`npm start\`, then \`npm run evaluate:gate${commandLine.positionals.length > 0 ? ` -- ${commandLine.positionals.join(" ")}` : ""}\`.`,
+].join("\n");
+console.log(report);
+if (commandLine.values.card) await replaceCardSection(commandLine.values.card, "gate-metrics", report);
 if (missed) process.exitCode = 1;

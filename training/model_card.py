@@ -35,6 +35,54 @@ def _quantization(q: dict) -> str:
             "probabilities can differ slightly from one machine to another; the figures here are from the training machine.\n")
 
 
+def _gate(gate: dict | None) -> str:
+    if gate is None:
+        return "This model has no gate: every image is classified. Fit one with `npm run fit-gate`.\n"
+    rows = "".join(f"| {name} | {r['images']} | {r['refused']} | {r['median']:.2f} | {r['max']:.2f} |\n"
+                   for name, r in gate["refusedOffline"].items())
+    return f"""Before it answers, the service judges whether the image is a frontal chest X-ray like those the model was trained
+on, and refuses any other with 422 `NOT_A_CHEST_XRAY` (the body carries the score and the threshold).
+
+- **Score**: {gate['score']} (Lee et al. 2018, NeurIPS): the model's own pooled features (its output
+  `{gate['featuresOutput']}`, {gate['dimensions']} values: both members' global average pools), whitened with the
+  statistics in `{gate['file']}` (sha256 `{gate['sha256']}`). Class means and covariance (ridge {gate['ridge']} of the mean
+  variance) from the {gate['fittedOn']['trainingImages']} training images only; no negative examples.
+- **Threshold**: {gate['threshold']:.3f}, the {gate['thresholdRule']} ({gate['fittedOn']['validationImages']} images);
+  dev was not used to choose it, only to report.
+- **Cost**: one {gate['dimensions']}x{gate['dimensions']} triangular matrix-vector product per image in TypeScript
+  (`lambda/core/model/ood-gate.ts`); the probabilities are those of the model without the gate, bit for bit.
+
+Offline, on the exported tensors (`npm run fit-gate` / `npm run train`):
+
+| split | images | refused | median score | max score |
+|---|---|---|---|---|
+{rows}
+Through the served API:
+<!-- gate-metrics -->
+Not measured yet for this model: run `npm start`, then `npm run evaluate:gate -- --card models/pneumonia-cnn/MODEL_CARD.md`.
+<!-- /gate-metrics -->
+
+**What it refuses**: images whose CNN features are far from every pediatric training X-ray: photos, screenshots,
+documents, logos, synthetic images, other modalities (CT, MR, ultrasound, nuclear medicine, microscopy, fundus
+photos), other body parts and animals, and, as far as measured above, chest X-rays turned sideways, inverted or
+cropped to a corner.
+
+**What it cannot judge**: whether the image shows a disease the model was not trained for, or whether a
+pediatric chest X-ray is of good enough quality; a frontal chest X-ray of another hospital whose features stay
+close to the training set's passes. It reads the image the model reads (128x128 grey, equalised), so colour
+and size are seen only as they survive that preprocessing. It is a distance, not a probability: the threshold
+trades refused X-rays against accepted outliers, and was set to refuse about 0.5 % of the validation X-rays.
+
+**Adult chest X-rays**: {ADULT_POLICY}
+"""
+
+
+# The policy for adult chest X-rays, decided on the measurements of the adult DICOMs in ../shared/data/dicom/chest.
+ADULT_POLICY = ("refused with the same 422 `NOT_A_CHEST_XRAY`, whose message says the model reads frontal chest X-rays "
+                "of children only. The gate does not separate adults from other images well enough to accept them with a "
+                "warning without missing the refusal targets (see the README's gate section for each adult file's answer).")
+
+
 def write_model_card(path: Path, manifest: dict) -> None:
     m, spec, data = manifest["metrics"], manifest["input"]["preprocessing"], manifest["data"]
     args = manifest["training"]["args"]
@@ -102,6 +150,8 @@ Not measured yet for this model: run `npm run bench:inference -- --card models/p
 
 {experiments}
 
+## Out-of-distribution gate
+{_gate(manifest.get('gate'))}
 ## Training
 {_members(manifest['training']['members'])}
 Each member: {args['epochs']} epochs of AdamW (lr {args['lr']}, weight decay {args['weight_decay']}, one-cycle
@@ -118,9 +168,10 @@ npm run train
 `npm run train` exports the tensors with the serving preprocessing (`training/export-tensors.ts`), then
 `training/train-ensemble.sh` trains the members side by side (`training/train.py`, one thread each; about
 25 minutes on 2 cores) and `training/export.py` averages them, chooses the threshold on dev, quantizes
-(`training/quantize.py`) and rewrites
-`model.onnx`, `manifest.json`, this card and `roc.png`. Then measure the served model again:
-`npm start` with `npm run evaluate -- --card models/pneumonia-cnn/MODEL_CARD.md`, and
+(`training/quantize.py`), adds the features output and fits the gate (`training/gate.py`), and rewrites
+`model.onnx`, `gate.f32`, `manifest.json`, this card and `roc.png`. Then measure the served model again:
+`npm start` with `npm run evaluate -- --card models/pneumonia-cnn/MODEL_CARD.md` and
+`npm run evaluate:gate -- --card models/pneumonia-cnn/MODEL_CARD.md`, and
 `npm run bench:inference -- --card models/pneumonia-cnn/MODEL_CARD.md`.
 """
     path.write_text(text)
