@@ -15,6 +15,8 @@ import { downscaleToGrey } from "../lambda/core/model/area-downscale.js";
 import { greyToTensor } from "../lambda/core/model/grey-tensor.js";
 import { parseImageUpload } from "../lambda/core/http/multipart.js";
 import { inProcessModel } from "../lambda/core/model/in-process-model.js";
+import { OodGate } from "../lambda/core/model/ood-gate.js";
+import { defaultModelDir } from "../lambda/core/model/manifest.js";
 import { handler } from "../lambda/handler.js";
 import { restApiEvent, lambdaContext } from "./support/api-gateway-events.js";
 import { imageForm } from "./support/forms.js";
@@ -92,13 +94,17 @@ const forms = await Promise.all(images.map((image) => imageForm(image)));
 const events = forms.map(({ body, contentType }) => restApiEvent({ body, headers: { "content-type": contentType } }));
 const indices = images.map((_, i) => i);
 const pixels = headers.map((h) => h.width * h.height).sort((a, b) => a - b);
+const gate = model.manifest.gate && (await OodGate.load(defaultModelDir(), model.manifest.gate));
+// The gate's cost does not depend on the values: one triangular matrix-vector product whatever the image.
+const features = new Float32Array(model.manifest.gate?.dimensions ?? 0).map((_, i) => Math.sin(i));
 
 const stages = {
   "parse (multipart)": await time(forms, rounds, (f) => parseImageUpload(f.body, f.contentType)),
   "decode (MozJPEG wasm, via jimp)": await time(indices, rounds, (i) => decodeImage(images[i]!, headers[i]!)),
   "resize (area average to grey)": await time(decoded, rounds, ({ bitmap }) => downscaleToGrey(bitmap.data, bitmap.width, bitmap.height, width, height)),
   "normalise (equalise, standardise)": await time(greys, rounds, (grey) => greyToTensor(grey, spec)),
-  "infer (ONNX, batch of 1)": await time(greys, rounds, (grey) => model.classify(greyToTensor(grey, spec))),
+  "infer (ONNX, batch of 1, with the gate)": await time(greys, rounds, (grey) => model.classify(greyToTensor(grey, spec))),
+  ...(gate && { [`gate alone (Mahalanobis distance over ${features.length} features)`]: await time(greys, rounds, () => gate.judge(features)) }),
   "preprocess total (header + decode + resize + normalise)": await time(indices, rounds, async (i) => {
     const header = readImageHeader(images[i]!);
     const { bitmap } = await decodeImage(images[i]!, header);
