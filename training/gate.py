@@ -176,7 +176,9 @@ def main() -> None:
     model_bytes = model_path.read_bytes()
     manifest["sha256"], manifest["bytes"] = hashlib.sha256(model_bytes).hexdigest(), len(model_bytes)
     manifest["output"]["features"] = FEATURES_OUTPUT
-    if args.version:
+    if args.version and args.version != manifest["version"]:
+        manifest["versionNote"] = (f"Version {args.version} is {manifest['version']} with the same weights, plus the pooled-features "
+                                   "output and the out-of-distribution gate (`npm run fit-gate`): every probability is unchanged.")
         manifest["version"] = args.version
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     from model_card import write_model_card
