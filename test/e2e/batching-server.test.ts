@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVER_ENTRIES, startServer, type LocalApiProcess } from "../../tools/support/server-process.js";
-import { xrayFixtures } from "../../tools/support/forms.js";
+import { FIXTURES, xrayFixtures } from "../../tools/support/forms.js";
 import { inProcessImageClassifier } from "../../lambda/core/model/image-classifier.js";
 import { inProcessModel } from "../../lambda/core/model/in-process-model.js";
 import { BATCH_LIMITS } from "../../lambda/core/limits.js";
@@ -81,6 +82,19 @@ describe("npm run start:gpu over real HTTP", () => {
     expect(status).toBe(200);
     expect(json.results.map((result: Json) => result.status)).toEqual([200, 422, 200]);
     expect(json.results[1].error.code).toBe("UNUSABLE_IMAGE");
+  });
+
+  it("answers a file the gate refuses with its own 422 NOT_A_CHEST_XRAY and classifies the X-ray beside it", async () => {
+    // Prepare
+    const [xray] = await fixtureFiles();
+    const photo = { name: "rocket.jpeg", bytes: await readFile(join(FIXTURES, "ood", "photos", "rocket.jpeg")) };
+    // Act
+    const { status, json } = await post(`${server.url}/pneumonia_classifier/batch`, batchForm([xray!, photo]));
+    // Assess
+    expect(status).toBe(200);
+    expect(json.results.map((result: Json) => result.status)).toEqual([200, 422]);
+    expect(json.results[1].error).toMatchObject({ code: "NOT_A_CHEST_XRAY", score: expect.any(Number), threshold: expect.any(Number) });
+    expect(json.results[1].error.score).toBeGreaterThan(json.results[1].error.threshold);
   });
 
   it("refuses a batch over the file limit with 400", async () => {
