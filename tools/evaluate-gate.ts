@@ -82,7 +82,10 @@ async function post(file: string): Promise<Answer> {
 }
 
 const targetText = (target: ImageSet["target"]) => (!target ? "none" : "atMost" in target ? `<= ${target.atMost * 100} %` : `>= ${target.atLeast * 100} %`);
-const met = (target: ImageSet["target"], share: number) => (!target ? "-" : "atMost" in target ? share <= target.atMost : share >= target.atLeast) ? "yes" : "NO";
+function met(target: ImageSet["target"], share: number): "yes" | "NO" | "-" {
+  if (!target) return "-";
+  return ("atMost" in target ? share <= target.atMost : share >= target.atLeast) ? "yes" : "NO";
+}
 
 const rows: string[] = [];
 let missed = false;
