@@ -77,6 +77,9 @@ export class OnnxModel {
     }).catch((error: unknown) => {
       throw new ModelLoadError("sessionFailed", `ONNX Runtime could not create a session from ${modelPath} on ${executionProviders.join(", ")}: ${(error as Error).message}`, { cause: error });
     });
+    if (manifest.gate && !session.outputNames.includes(manifest.gate.featuresOutput)) {
+      throw new ModelLoadError("manifestInvalid", `${modelPath} has no output ${manifest.gate.featuresOutput}, which the manifest's gate reads (outputs: ${session.outputNames.join(", ")}).`);
+    }
     const gate = manifest.gate && (await OodGate.load(modelDir, manifest.gate));
     const model = new OnnxModel(manifest, session, executionProviders, gate);
     // The first run allocates and tunes kernels; paying it at start-up keeps it off the first request.

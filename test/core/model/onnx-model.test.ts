@@ -50,6 +50,7 @@ describe("OnnxModel.load", () => {
       return modelFolder("garbage", (m) => ({ ...m, sha256: createHash("sha256").update(garbage).digest("hex") }), garbage);
     }],
     ["a manifest whose gate file is not there", "modelFileMissing", () => modelFolder("no-gate-file", (m) => m)],
+    ["a gate that reads an output the model does not have", "manifestInvalid", () => modelFolder("no-features", (m) => ({ ...m, gate: { ...m.gate!, featuresOutput: "pooled" } }))],
     ["a gate file whose sha256 is not the manifest's", "checksumMismatch", async () => {
       const dir = await modelFolder("tampered-gate", (m) => ({ ...m, gate: { ...m.gate!, sha256: "0".repeat(64) } }));
       await copyFile(join(defaultModelDir(), manifest.gate!.file), join(dir, manifest.gate!.file));
