@@ -220,7 +220,8 @@ const FROM_DATA = {
   PayloadTooLargeError: ({ code, message }) => new PayloadTooLargeError(code, message),
   UnsupportedMediaTypeError: ({ message }) => new UnsupportedMediaTypeError(message),
   UnusableImageError: ({ message }) => new UnusableImageError(message),
-  NotAChestXrayError: ({ verdict }) => new NotAChestXrayError(verdict ?? { score: Number.NaN, threshold: Number.NaN }),
+  // toData() always sets the verdict of this subclass.
+  NotAChestXrayError: ({ verdict }) => new NotAChestXrayError(verdict!),
   InternalError: ({ message }) => new InternalError(message),
   ModelUnavailableError: ({ message }) => new ModelUnavailableError(message),
   TemporarilyUnavailableError: ({ code, message, retryAfterSeconds }) => new TemporarilyUnavailableError(code, message, retryAfterSeconds ?? 1),
