@@ -4,7 +4,9 @@
  * confusion matrix. Options: `npm run evaluate -- --help`. With --card, the figures also replace the card's
  * served-metrics section.
  *
- * Exit code 1 when the server cannot be reached or answers an image with anything but 200, 2 for a usage error.
+ * An image the out-of-distribution gate refuses (422 NOT_A_CHEST_XRAY) is counted and named, and left out of
+ * the figures. Exit code 1 when the server cannot be reached or answers an image with anything else but 200,
+ * 2 for a usage error.
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -71,24 +73,27 @@ async function classify(path: string, name: string) {
   const headers: Record<string, string> = values["api-key"] ? { "x-api-key": values["api-key"] } : {};
   const response = await fetchFromServer(`${base}/pneumonia_classifier`, { method: "POST", body: form, headers });
   const body = await response.text();
+  if (response.status === 422 && (JSON.parse(body) as { error?: { code?: string } }).error?.code === "NOT_A_CHEST_XRAY") return undefined;
   if (response.status !== 200) throw new Error(`${base} answered ${name} with ${response.status}: ${body.slice(0, 300)}`);
   return JSON.parse(body) as { prediction: string; probabilities: { PNEUMONIA: number } };
 }
 
-async function scoreAll(): Promise<Scored[]> {
+async function scoreAll(): Promise<{ scored: Scored[]; refused: string[] }> {
   const images = await listImages();
   // One request before the run, so a missing server is told before anything else.
   await fetchFromServer(`${base}/health`);
   const scored: Scored[] = [];
+  const refused: string[] = [];
   for (const { label, name } of images) {
     const answer = await classify(join(data, label, name), name);
-    scored.push({ label, prediction: answer.prediction, pneumonia: answer.probabilities.PNEUMONIA });
+    if (answer) scored.push({ label, prediction: answer.prediction, pneumonia: answer.probabilities.PNEUMONIA });
+    else refused.push(`${label}/${name}`);
   }
-  return scored;
+  return { scored, refused };
 }
 
 const started = performance.now();
-const scored = await scoreAll().catch((error: Error) => {
+const { scored, refused } = await scoreAll().catch((error: Error) => {
   process.stderr.write(`evaluate: ${error.message}\n`);
   process.exit(1);
 });
@@ -97,8 +102,9 @@ const [tp, tn, fp, fn] = [count("PNEUMONIA", "PNEUMONIA"), count("NORMAL", "NORM
 const auc = rocAuc(scored);
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 const report = [
-  `Measured over real HTTP against \`npm start\` (${base}), the served preprocessing and model, on ${scored.length} images of \`${data}\` in ${seconds} s:`,
+  `Measured over real HTTP against \`npm start\` (${base}), the served preprocessing and model, on ${scored.length + refused.length} images of \`${data}\` in ${seconds} s:`,
   "",
+  ...(refused.length > 0 ? [`The out-of-distribution gate refused ${refused.length} (422 NOT_A_CHEST_XRAY: ${refused.join(", ")}); the figures are those of the ${scored.length} answered.`, ""] : []),
   "| images | accuracy | AUC | sensitivity | specificity |",
   "|---|---|---|---|---|",
   `| ${scored.length} | ${((tp + tn) / scored.length).toFixed(3)} | ${auc.toFixed(3)} | ${(tp / (tp + fn)).toFixed(3)} | ${(tn / (tn + fp)).toFixed(3)} |`,
