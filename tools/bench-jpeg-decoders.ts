@@ -1,7 +1,7 @@
 /**
  * JPEG decoders for the 128x128 grey model input, measured on the full-resolution originals: today's MozJPEG
  * full-size decode, the libjpeg-turbo WebAssembly build decoding at a reduced scale
- * (lambda/wasm/libjpeg-turbo), wasm-vips when installed, and sharp. Each then takes the same area downscale
+ * (lambda/core/model/libjpeg-turbo), wasm-vips when installed, and sharp. Each then takes the same area downscale
  * (lambda/core/area-downscale.ts) but sharp, which resizes itself. Also: module sizes, compile+instantiate
  * time and first decode in fresh processes, peak RSS of a process decoding every image, and how far the
  * reduced-scale 128x128 grey images are from today's, and the model's answers on them. Prints Markdown.
@@ -30,7 +30,7 @@ const { values } = parseArgs({
 /** The model input and the smallest image the scaled decode may give: twice the input, as the issue asks. */
 const OUT = 128;
 const MIN = 2 * OUT;
-const DECODER_WASM = fileURLToPath(new URL("../lambda/wasm/libjpeg-turbo/libjpeg-turbo-grey.wasm", import.meta.url));
+const DECODER_WASM = fileURLToPath(new URL("../lambda/core/model/libjpeg-turbo/libjpeg-turbo-grey.wasm", import.meta.url));
 
 function loadImages(root: string): Buffer[] {
   const images = [];
@@ -81,7 +81,7 @@ const paths: Record<string, () => Promise<Path>> = {
     };
   },
   "libjpeg-turbo-scaled": async () => {
-    const { decodeGreyScaled, warmScaledJpegDecoder } = await import("../lambda/wasm/libjpeg-turbo/scaled-jpeg-decoder.js");
+    const { decodeGreyScaled, warmScaledJpegDecoder } = await import("../lambda/core/model/libjpeg-turbo/scaled-jpeg-decoder.js");
     const { downscaleToGrey } = await import("../lambda/core/model/area-downscale.js");
     const initMs = await timed(warmScaledJpegDecoder);
     return { initMs, work: (image) => {
@@ -93,7 +93,7 @@ const paths: Record<string, () => Promise<Path>> = {
     let vips: WasmVips | undefined;
     const initMs = await timed(async () => (vips = await loadWasmVips()));
     const { downscaleToGrey } = await import("../lambda/core/model/area-downscale.js");
-    const { scaleFor, readJpegHeader } = await import("../lambda/wasm/libjpeg-turbo/scaled-jpeg-decoder.js");
+    const { scaleFor, readJpegHeader } = await import("../lambda/core/model/libjpeg-turbo/scaled-jpeg-decoder.js");
     return { initMs, work: (image) => {
       const { width: w, height: h } = readJpegHeader(image);
       const shrink = scaleFor(w, h, MIN, MIN);
@@ -214,7 +214,7 @@ async function main(): Promise<void> {
   const coldRuns = Number(values.cold);
   const images = loadImages(values.data!);
   const withVips = hasWasmVips();
-  const { decodeGreyScaled, readJpegHeader, scaleFor } = await import("../lambda/wasm/libjpeg-turbo/scaled-jpeg-decoder.js");
+  const { decodeGreyScaled, readJpegHeader, scaleFor } = await import("../lambda/core/model/libjpeg-turbo/scaled-jpeg-decoder.js");
   const { default: mozjpegFormat } = await import("../lambda/core/model/mozjpeg-format.js");
   const { downscaleToGrey } = await import("../lambda/core/model/area-downscale.js");
   const mozjpeg = mozjpegFormat();
