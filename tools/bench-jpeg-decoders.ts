@@ -68,9 +68,9 @@ async function timed(start: () => unknown): Promise<number> {
 /** Each decode path, imported only when asked for, so a child process loads nothing else. */
 const paths: Record<string, () => Promise<Path>> = {
   "mozjpeg-full": async () => {
-    const { default: mozjpegFormat, warmJpegDecoder } = await import("../lambda/core/model/mozjpeg-format.js");
+    const { default: mozjpegFormat, warmMozjpegDecoder } = await import("./support/mozjpeg-format.js");
     const { downscaleToGrey } = await import("../lambda/core/model/area-downscale.js");
-    const initMs = await timed(warmJpegDecoder);
+    const initMs = await timed(warmMozjpegDecoder);
     const format = mozjpegFormat();
     return {
       initMs,
@@ -215,7 +215,7 @@ async function main(): Promise<void> {
   const images = loadImages(values.data!);
   const withVips = hasWasmVips();
   const { decodeGreyScaled, readJpegHeader, scaleFor } = await import("../lambda/core/model/libjpeg-turbo/scaled-jpeg-decoder.js");
-  const { default: mozjpegFormat } = await import("../lambda/core/model/mozjpeg-format.js");
+  const { default: mozjpegFormat } = await import("./support/mozjpeg-format.js");
   const { downscaleToGrey } = await import("../lambda/core/model/area-downscale.js");
   const mozjpeg = mozjpegFormat();
 

@@ -23,7 +23,7 @@ const EVENT_FILE = join(ROOT, "events", "rest-api-classify.json");
 const BARE_ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
 
 /** Packages the bundles may import besides Node's own: those esbuild leaves external. */
-const EXTERNAL_PACKAGES = ["@jsquash/jpeg", "onnxruntime-node"];
+const EXTERNAL_PACKAGES = ["onnxruntime-node"];
 /** Optional requires inside try/catch in bundled code (debug's colour support), absent at run time by design. */
 const OPTIONAL_REQUIRES = ["supports-color"];
 
@@ -74,7 +74,6 @@ describe("Lambda image (lambda/Dockerfile)", () => {
       "libjpeg-turbo-grey.wasm",
       "licenses",
       "models/pneumonia-cnn",
-      "node_modules/@jsquash/jpeg",
       "node_modules/onnxruntime-common",
       "node_modules/onnxruntime-node",
     ]);
@@ -169,7 +168,6 @@ describe("GPU image (lambda/Dockerfile.gpu), run on the CPU", () => {
       "libjpeg-turbo-grey.wasm",
       "licenses",
       "models/pneumonia-cnn",
-      "node_modules/@jsquash/jpeg",
       "node_modules/onnxruntime-common",
       "node_modules/onnxruntime-node",
       "preprocess-worker.mjs",
