@@ -1,10 +1,10 @@
 /**
- * JPEG decoders for the 128x128 grey model input, measured on the full-resolution originals: today's MozJPEG
- * full-size decode, the libjpeg-turbo WebAssembly build decoding at a reduced scale
+ * JPEG decoders for the 128x128 grey model input, measured on the full-resolution originals: the MozJPEG
+ * full-size decode the service used before, the libjpeg-turbo WebAssembly build decoding at a reduced scale
  * (lambda/core/model/libjpeg-turbo), wasm-vips when installed, and sharp. Each then takes the same area downscale
- * (lambda/core/area-downscale.ts) but sharp, which resizes itself. Also: module sizes, compile+instantiate
+ * (lambda/core/model/area-downscale.ts) but sharp, which resizes itself. Also: module sizes, compile+instantiate
  * time and first decode in fresh processes, peak RSS of a process decoding every image, and how far the
- * reduced-scale 128x128 grey images are from today's, and the model's answers on them. Prints Markdown.
+ * reduced-scale 128x128 grey images are from MozJPEG's, and the model's answers on them. Prints Markdown.
  *
  *   node --import tsx tools/bench-jpeg-decoders.ts [--data ../shared/data/originals] [--rounds 5] [--cold 10]
  *
@@ -219,13 +219,13 @@ async function main(): Promise<void> {
   const { downscaleToGrey } = await import("../lambda/core/model/area-downscale.js");
   const mozjpeg = mozjpegFormat();
 
-  const today = (await paths["mozjpeg-full"]!()).work;
+  const mozjpegPath = (await paths["mozjpeg-full"]!()).work;
   const scaled = (await paths["libjpeg-turbo-scaled"]!()).work;
   const sharpPath = (await paths["sharp"]!()).work;
   const { default: sharp } = await import("sharp");
   const stages: Record<string, number[]> = {
-    "(a) today: MozJPEG (@jsquash/jpeg) full-size decode": await time(images, rounds, (image) => mozjpeg.decode(image)),
-    "(a) today: MozJPEG full-size decode + area downscale to 128x128": await time(images, rounds, today),
+    "(a) before: MozJPEG (@jsquash/jpeg) full-size decode": await time(images, rounds, (image) => mozjpeg.decode(image)),
+    "(a) before: MozJPEG full-size decode + area downscale to 128x128": await time(images, rounds, mozjpegPath),
     "(b) libjpeg-turbo wasm, grey at 1/N (N: sides >= 256)": await time(images, rounds, (image) => decodeGreyScaled(image, { minWidth: MIN, minHeight: MIN })),
     "(b) libjpeg-turbo wasm 1/N + grey-to-RGBA shim + area downscale": await time(images, rounds, scaled),
     "(b) of which grey-to-RGBA shim + area downscale (on the decoded grey)": await time(
@@ -249,7 +249,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < coldRuns; i++) cold[kind].push(await runChild(kind));
   }
 
-  // Tensor difference: the 128x128 grey of today's path against the scaled decode's, per image, and the
+  // Tensor difference: the 128x128 grey of MozJPEG's path against the scaled decode's, per image, and the
   // model's P(PNEUMONIA) on each after the service's normalisation. Last: onnxruntime's threads would compete
   // with the timings.
   process.env.POWERTOOLS_LOG_LEVEL ??= "SILENT";
