@@ -16,6 +16,7 @@ import { greyToTensor } from "../lambda/core/model/grey-tensor.js";
 import { parseImageUpload } from "../lambda/core/http/multipart.js";
 import { inProcessModel } from "../lambda/core/model/in-process-model.js";
 import { handler } from "../lambda/handler.js";
+import type { ProxyHandler } from "../lambda/adapters/api-gateway-event.js";
 import { restApiEvent, lambdaContext } from "./support/api-gateway-events.js";
 import { imageForm } from "./support/forms.js";
 import { quantile } from "./run-report.js";
@@ -94,6 +95,9 @@ async function coldStart(pauseMs = 0): Promise<{ ms: number; firstEventMs: numbe
 }
 
 const rounds = commandLine.number("rounds", { min: 1, max: 1000 });
+// The handler as esbuild bundles it, beside the source that tsx runs (as npm start does): tsx's loader hooks make
+// every dynamic import() slower, and jimp makes one per image.
+const { handler: bundledHandler } = (await import(join(process.cwd(), "dist/lambda/index.mjs"))) as { handler: ProxyHandler };
 const images = await loadImages(values.data);
 const model = await inProcessModel();
 const spec = model.manifest.input.preprocessing;
@@ -114,6 +118,7 @@ const stages = {
   "infer (ONNX, batch of 1)": await time(greys, rounds, (grey) => model.classify(greyToTensor(grey, spec))),
   "preprocess total (header + decode + resize + normalise)": await time(images, rounds, (image) => preprocessImage(image, spec)),
   "whole handler (REST event in, answer out)": await time(events, rounds, (event) => handler(event, lambdaContext)),
+  "whole handler, the Lambda bundle (as Lambda runs it: no tsx)": await time(events, rounds, (event) => bundledHandler(event, lambdaContext)),
   "jimp default: jpeg-js decode + resize to 128x128": await time(images, rounds, async (image) => {
     (await JimpDefault.fromBuffer(image)).resize({ w: width, h: height });
   }),
