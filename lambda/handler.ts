@@ -3,7 +3,7 @@ import { createApp } from "./core/http/app.js";
 import { API_HOSTS, type ApiHost } from "./core/http/api-host.js";
 import { inProcessModel } from "./core/model/in-process-model.js";
 import { inProcessImageClassifier, type ImageClassifier } from "./core/model/image-classifier.js";
-import { warmJpegDecoder } from "./core/model/mozjpeg-format.js";
+import { warmUpPreprocessing } from "./core/model/preprocess.js";
 import { BadRequestError, ERROR_CODES } from "./core/errors.js";
 import { logger } from "./core/logger.js";
 import { CloudWatchMetrics } from "./adapters/cloudwatch-metrics.js";
@@ -13,10 +13,14 @@ let images: ImageClassifier | undefined;
 const inProcessImages = async () => (images ??= inProcessImageClassifier(await inProcessModel()));
 
 // Start loading during the Lambda init phase, which runs before the first request: the ONNX session
-// (created and warmed once) and the JPEG decoder's WebAssembly. A model failure here is logged by
-// loadOnnxModel and answered as 503 by the request that awaits it.
-inProcessModel().catch(() => undefined);
-warmJpegDecoder().catch(() => undefined);
+// (created and warmed once), then the preprocessing, run once on a small JPEG so the first request does not
+// pay for compiling the decoder's WebAssembly and running every step for the first time. A model failure
+// here is logged by loadOnnxModel and answered as 503 by the request that awaits it.
+inProcessModel().then(
+  (model) =>
+    warmUpPreprocessing(model.manifest.input.preprocessing).catch((error: unknown) => logger.error("preprocessing warm-up failed", { error: error as Error })),
+  () => undefined,
+);
 
 /**
  * The Lambda handler for a host of it: the Lambda function itself, or `npm start`'s local front, whose

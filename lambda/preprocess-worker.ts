@@ -3,8 +3,7 @@
  * preprocessing, off the server's event loop. Bundled next to the server, which starts it by file name.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { preprocessImage } from "./core/model/preprocess.js";
-import { warmJpegDecoder } from "./core/model/mozjpeg-format.js";
+import { preprocessImage, warmUpPreprocessing } from "./core/model/preprocess.js";
 import { toApiError } from "./core/errors.js";
 import { logger } from "./core/logger.js";
 import type { FromWorker, PreprocessWorkerData, ToWorker } from "./server/preprocess-pool.js";
@@ -12,7 +11,7 @@ import type { FromWorker, PreprocessWorkerData, ToWorker } from "./server/prepro
 const port = parentPort!;
 const { spec } = workerData as PreprocessWorkerData;
 
-await warmJpegDecoder();
+await warmUpPreprocessing(spec);
 port.on("message", ({ id, bytes }: ToWorker) => {
   preprocessImage(bytes, spec).then(
     ({ header, tensor }) => port.postMessage({ id, header, tensor } satisfies FromWorker, [tensor.buffer as ArrayBuffer]),

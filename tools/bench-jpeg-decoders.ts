@@ -1,10 +1,10 @@
 /**
- * JPEG decoders for the 128x128 grey model input, measured on the full-resolution originals: today's MozJPEG
- * full-size decode, the libjpeg-turbo WebAssembly build decoding at a reduced scale
- * (lambda/wasm/libjpeg-turbo), wasm-vips when installed, and sharp. Each then takes the same area downscale
- * (lambda/core/area-downscale.ts) but sharp, which resizes itself. Also: module sizes, compile+instantiate
+ * JPEG decoders for the 128x128 grey model input, measured on the full-resolution originals: the MozJPEG
+ * full-size decode the service used before, the libjpeg-turbo WebAssembly build decoding at a reduced scale
+ * (lambda/core/model/libjpeg-turbo), wasm-vips when installed, and sharp. Each then takes the same area downscale
+ * (lambda/core/model/area-downscale.ts) but sharp, which resizes itself. Also: module sizes, compile+instantiate
  * time and first decode in fresh processes, peak RSS of a process decoding every image, and how far the
- * reduced-scale 128x128 grey images are from today's, and the model's answers on them. Prints Markdown.
+ * reduced-scale 128x128 grey images are from MozJPEG's, and the model's answers on them. Prints Markdown.
  *
  *   node --import tsx tools/bench-jpeg-decoders.ts [--data ../shared/data/originals] [--rounds 5] [--cold 10]
  *
@@ -30,7 +30,7 @@ const { values } = parseArgs({
 /** The model input and the smallest image the scaled decode may give: twice the input, as the issue asks. */
 const OUT = 128;
 const MIN = 2 * OUT;
-const DECODER_WASM = fileURLToPath(new URL("../lambda/wasm/libjpeg-turbo/libjpeg-turbo-grey.wasm", import.meta.url));
+const DECODER_WASM = fileURLToPath(new URL("../lambda/core/model/libjpeg-turbo/libjpeg-turbo-grey.wasm", import.meta.url));
 
 function loadImages(root: string): Buffer[] {
   const images = [];
@@ -68,9 +68,9 @@ async function timed(start: () => unknown): Promise<number> {
 /** Each decode path, imported only when asked for, so a child process loads nothing else. */
 const paths: Record<string, () => Promise<Path>> = {
   "mozjpeg-full": async () => {
-    const { default: mozjpegFormat, warmJpegDecoder } = await import("../lambda/core/model/mozjpeg-format.js");
+    const { default: mozjpegFormat, warmMozjpegDecoder } = await import("./support/mozjpeg-format.js");
     const { downscaleToGrey } = await import("../lambda/core/model/area-downscale.js");
-    const initMs = await timed(warmJpegDecoder);
+    const initMs = await timed(warmMozjpegDecoder);
     const format = mozjpegFormat();
     return {
       initMs,
@@ -81,7 +81,7 @@ const paths: Record<string, () => Promise<Path>> = {
     };
   },
   "libjpeg-turbo-scaled": async () => {
-    const { decodeGreyScaled, warmScaledJpegDecoder } = await import("../lambda/wasm/libjpeg-turbo/scaled-jpeg-decoder.js");
+    const { decodeGreyScaled, warmScaledJpegDecoder } = await import("../lambda/core/model/libjpeg-turbo/scaled-jpeg-decoder.js");
     const { downscaleToGrey } = await import("../lambda/core/model/area-downscale.js");
     const initMs = await timed(warmScaledJpegDecoder);
     return { initMs, work: (image) => {
@@ -93,7 +93,7 @@ const paths: Record<string, () => Promise<Path>> = {
     let vips: WasmVips | undefined;
     const initMs = await timed(async () => (vips = await loadWasmVips()));
     const { downscaleToGrey } = await import("../lambda/core/model/area-downscale.js");
-    const { scaleFor, readJpegHeader } = await import("../lambda/wasm/libjpeg-turbo/scaled-jpeg-decoder.js");
+    const { scaleFor, readJpegHeader } = await import("../lambda/core/model/libjpeg-turbo/scaled-jpeg-decoder.js");
     return { initMs, work: (image) => {
       const { width: w, height: h } = readJpegHeader(image);
       const shrink = scaleFor(w, h, MIN, MIN);
@@ -214,18 +214,18 @@ async function main(): Promise<void> {
   const coldRuns = Number(values.cold);
   const images = loadImages(values.data!);
   const withVips = hasWasmVips();
-  const { decodeGreyScaled, readJpegHeader, scaleFor } = await import("../lambda/wasm/libjpeg-turbo/scaled-jpeg-decoder.js");
-  const { default: mozjpegFormat } = await import("../lambda/core/model/mozjpeg-format.js");
+  const { decodeGreyScaled, readJpegHeader, scaleFor } = await import("../lambda/core/model/libjpeg-turbo/scaled-jpeg-decoder.js");
+  const { default: mozjpegFormat } = await import("./support/mozjpeg-format.js");
   const { downscaleToGrey } = await import("../lambda/core/model/area-downscale.js");
   const mozjpeg = mozjpegFormat();
 
-  const today = (await paths["mozjpeg-full"]!()).work;
+  const mozjpegPath = (await paths["mozjpeg-full"]!()).work;
   const scaled = (await paths["libjpeg-turbo-scaled"]!()).work;
   const sharpPath = (await paths["sharp"]!()).work;
   const { default: sharp } = await import("sharp");
   const stages: Record<string, number[]> = {
-    "(a) today: MozJPEG (@jsquash/jpeg) full-size decode": await time(images, rounds, (image) => mozjpeg.decode(image)),
-    "(a) today: MozJPEG full-size decode + area downscale to 128x128": await time(images, rounds, today),
+    "(a) before: MozJPEG (@jsquash/jpeg) full-size decode": await time(images, rounds, (image) => mozjpeg.decode(image)),
+    "(a) before: MozJPEG full-size decode + area downscale to 128x128": await time(images, rounds, mozjpegPath),
     "(b) libjpeg-turbo wasm, grey at 1/N (N: sides >= 256)": await time(images, rounds, (image) => decodeGreyScaled(image, { minWidth: MIN, minHeight: MIN })),
     "(b) libjpeg-turbo wasm 1/N + grey-to-RGBA shim + area downscale": await time(images, rounds, scaled),
     "(b) of which grey-to-RGBA shim + area downscale (on the decoded grey)": await time(
@@ -249,7 +249,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < coldRuns; i++) cold[kind].push(await runChild(kind));
   }
 
-  // Tensor difference: the 128x128 grey of today's path against the scaled decode's, per image, and the
+  // Tensor difference: the 128x128 grey of MozJPEG's path against the scaled decode's, per image, and the
   // model's P(PNEUMONIA) on each after the service's normalisation. Last: onnxruntime's threads would compete
   // with the timings.
   process.env.POWERTOOLS_LOG_LEVEL ??= "SILENT";

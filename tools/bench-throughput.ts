@@ -22,7 +22,6 @@ import { codeVersion, quantile } from "./run-report.js";
 import { OnnxModel } from "../lambda/core/model/onnx-model.js";
 import { defaultModelDir } from "../lambda/core/model/manifest.js";
 import { preprocessImage } from "../lambda/core/model/preprocess.js";
-import { warmJpegDecoder } from "../lambda/core/model/mozjpeg-format.js";
 import { BATCH_LIMITS } from "../lambda/core/limits.js";
 import { parseCommandLine } from "../bin/cli/command-line.js";
 
@@ -169,7 +168,6 @@ function cpuSeconds(pid: number): number | undefined {
 /** CPU milliseconds per image to preprocess and classify in this process, one thread, no HTTP (after a warm-up pass). */
 async function cpuPerImageInProcess(images: { bytes: Buffer }[]): Promise<number> {
   const classifier = await OnnxModel.load(defaultModelDir(), { threads: 1, spinWhileIdle: false });
-  await warmJpegDecoder();
   const spec = classifier.manifest.input.preprocessing;
   const pass = async () => {
     for (const image of images) await classifier.classify((await preprocessImage(image.bytes, spec)).tensor);

@@ -23,7 +23,7 @@ const EVENT_FILE = join(ROOT, "events", "rest-api-classify.json");
 const BARE_ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
 
 /** Packages the bundles may import besides Node's own: those esbuild leaves external. */
-const EXTERNAL_PACKAGES = ["@jsquash/jpeg", "onnxruntime-node"];
+const EXTERNAL_PACKAGES = ["onnxruntime-node"];
 /** Optional requires inside try/catch in bundled code (debug's colour support), absent at run time by design. */
 const OPTIONAL_REQUIRES = ["supports-color"];
 
@@ -67,10 +67,18 @@ describe("Lambda image (lambda/Dockerfile)", () => {
     if (taskRoot) await rm(taskRoot, { recursive: true, force: true });
   });
 
-  it("copies exactly the bundle, the external packages, and the model into the task root", async () => {
+  it("copies exactly the bundle, the JPEG decoder's .wasm and licences, the external packages, and the model into the task root", async () => {
     // Assess
-    expect(written).toEqual(["index.mjs", "models/pneumonia-cnn", "node_modules/@jsquash/jpeg", "node_modules/onnxruntime-common", "node_modules/onnxruntime-node"]);
-    expect((await readdir(taskRoot)).sort()).toEqual(["index.mjs", "models", "node_modules"]);
+    expect(written).toEqual([
+      "index.mjs",
+      "libjpeg-turbo-grey.wasm",
+      "licenses",
+      "models/pneumonia-cnn",
+      "node_modules/onnxruntime-common",
+      "node_modules/onnxruntime-node",
+    ]);
+    expect((await readdir(taskRoot)).sort()).toEqual(["index.mjs", "libjpeg-turbo-grey.wasm", "licenses", "models", "node_modules"]);
+    expect((await readdir(join(taskRoot, "licenses", "libjpeg-turbo"))).sort()).toEqual(["LICENSE.md", "README.ijg"]);
     expect(lastInstruction(stages.at(-1)!, "CMD")).toBe('["index.handler"]');
   });
 
@@ -78,7 +86,9 @@ describe("Lambda image (lambda/Dockerfile)", () => {
     // Assess: the build stage runs `npm run build` and the final stage takes its output
     const build = stages.find((stage) => stage.name === "build")!;
     expect(build.instructions).toContainEqual({ keyword: "RUN", args: "npm run build" });
-    expect(stages.at(-1)!.copies).toContainEqual(expect.objectContaining({ from: "build", sources: ["/build/dist/lambda/index.mjs"] }));
+    expect(stages.at(-1)!.copies).toContainEqual(
+      expect.objectContaining({ from: "build", sources: ["/build/dist/lambda/index.mjs", "/build/dist/lambda/libjpeg-turbo-grey.wasm"] }),
+    );
   });
 
   it("leaves no package but the external ones out of the bundle", async () => {
@@ -150,18 +160,20 @@ describe("GPU image (lambda/Dockerfile.gpu), run on the CPU", () => {
     if (appDir) await rm(appDir, { recursive: true, force: true });
   });
 
-  it("copies exactly the batching server's bundles, onnxruntime-node with its runtime dependency, and the model into the app folder", async () => {
+  it("copies exactly the batching server's bundles, the JPEG decoder's .wasm and licences, onnxruntime-node with its runtime dependency, and the model into the app folder", async () => {
     // Assess
     expect(written).toEqual([
       "gpu-server.mjs",
       "inference-worker.mjs",
+      "libjpeg-turbo-grey.wasm",
+      "licenses",
       "models/pneumonia-cnn",
-      "node_modules/@jsquash/jpeg",
       "node_modules/onnxruntime-common",
       "node_modules/onnxruntime-node",
       "preprocess-worker.mjs",
     ]);
-    expect((await readdir(appDir)).sort()).toEqual(["gpu-server.mjs", "inference-worker.mjs", "models", "node_modules", "preprocess-worker.mjs"]);
+    expect((await readdir(appDir)).sort()).toEqual(["gpu-server.mjs", "inference-worker.mjs", "libjpeg-turbo-grey.wasm", "licenses", "models", "node_modules", "preprocess-worker.mjs"]);
+    expect((await readdir(join(appDir, "licenses", "libjpeg-turbo"))).sort()).toEqual(["LICENSE.md", "README.ijg"]);
   });
 
   it("listens on every interface on the exposed port, asks for CUDA then the CPU, and runs as a non-root user", () => {

@@ -58,13 +58,16 @@ export type WorkerRequest =
 /** What the worker is started with: the model's preprocessing and the known-good inputs it checks for drift. */
 export interface WorkerData {
   spec: PreprocessingSpec;
-  /** Small known-good JPEG and PNG decoded after every image input: a decoder left broken by an input shows at once. */
+  /**
+   * Small known-good JPEGs (one decoded at a reduced scale) and a PNG, decoded after every image input: a decoder
+   * left broken by an input shows at once.
+   */
   quickCanaries: Uint8Array[];
   canaryImage: Uint8Array;
   canaryForm: { body: Uint8Array; contentType: string };
 }
 
-/** An error's cause in one line; the MozJPEG decoder rejects with emscripten's ExitStatus, which is no Error. */
+/** An error's cause in one line; a cause can be anything thrown, not only an Error. */
 function describeCause(cause: unknown): string {
   if (typeof cause === "object" && cause !== null && "message" in cause) {
     const { name, message } = cause as { name?: unknown; message?: unknown };

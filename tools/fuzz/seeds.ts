@@ -31,6 +31,8 @@ export async function buildSeeds(): Promise<{ seeds: Seed[] } & Omit<WorkerData,
     ["small-colour-444-progressive", await source.clone().resize(100, 72).tint("#99ccff").jpeg({ quality: 90, chromaSubsampling: "4:4:4", progressive: true }).toBuffer()],
     ["small-exif-orientation-6", await source.clone().resize(128, 96).grayscale().withMetadata({ orientation: 6 }).jpeg().toBuffer()],
     ["small-optimised-huffman", await source.clone().resize(96, 128).grayscale().jpeg({ quality: 50, optimiseCoding: true, trellisQuantisation: true }).toBuffer()],
+    // Large enough that the decoder reduces it (to 1/2: 300x280), as it does every full-resolution X-ray.
+    ["grey-decoded-at-half-scale", await source.clone().resize(600, 560).grayscale().jpeg({ quality: 60 }).toBuffer()],
   ];
   for (const [name, bytes] of small) add(`jpeg:${name}`, "image", bytes, null, 2);
   const png = (width: number, height: number, colorType: 0 | 2 | 4 | 6, bitDepth: 8 | 16, inputHasAlpha = true) => {
@@ -85,6 +87,6 @@ export async function buildSeeds(): Promise<{ seeds: Seed[] } & Omit<WorkerData,
     seeds,
     canaryImage: xrays[0]!.bytes,
     canaryForm: { body: smallForm.body, contentType: smallForm.contentType },
-    quickCanaries: [small[0]![1], small[1]![1], png(96, 80, 0, 8)],
+    quickCanaries: [small[0]![1], small[1]![1], small.at(-1)![1], png(96, 80, 0, 8)],
   };
 }

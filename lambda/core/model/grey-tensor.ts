@@ -8,14 +8,20 @@ const LEVELS = 256;
  */
 export function equaliseHistogram(grey: Float32Array): Float32Array {
   const histogram = new Uint32Array(LEVELS);
-  for (const value of grey) histogram[value]!++;
+  let lowestLevel = LEVELS - 1;
+  // One indexed loop rather than for-of and reduce: it runs on every request, and is several times faster so.
+  for (let i = 0; i < grey.length; i++) {
+    const level = grey[i]!;
+    histogram[level]!++;
+    if (level < lowestLevel) lowestLevel = level;
+  }
   const cumulative = new Uint32Array(LEVELS);
   let running = 0;
   for (let level = 0; level < LEVELS; level++) {
     running += histogram[level]!;
     cumulative[level] = running;
   }
-  const lowest = cumulative[grey.reduce((min, v) => Math.min(min, v), LEVELS - 1)]!;
+  const lowest = cumulative[lowestLevel]!;
   const span = grey.length - lowest;
   const equalised = new Float32Array(grey.length);
   if (span === 0) return equalised;

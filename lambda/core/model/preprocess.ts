@@ -1,14 +1,16 @@
 import { createJimp } from "@jimp/core";
 import png from "@jimp/js-png";
-import mozjpeg from "./mozjpeg-format.js";
+import scaledJpeg, { jpegDecodeSize } from "./scaled-jpeg-format.js";
+import { JpegDecodeError } from "./libjpeg-turbo/scaled-jpeg-decoder.js";
 import { UnusableImageError } from "../errors.js";
 import { readImageHeader, type ImageHeader } from "./image-header.js";
 import { downscaleToGrey } from "./area-downscale.js";
 import { greyToTensor } from "./grey-tensor.js";
 import type { PreprocessingSpec } from "./preprocessing-spec.js";
+import { WARM_UP_JPEG } from "./warm-up-jpeg.js";
 
 /** Jimp with only the formats we accept, so nothing else is ever handed to a decoder. */
-const Jimp = createJimp({ formats: [mozjpeg, png] });
+const Jimp = createJimp({ formats: [scaledJpeg, png] });
 
 /** The model input for one image, with what was learnt about the image on the way. */
 export interface PreprocessedImage {
@@ -24,19 +26,37 @@ export interface PreprocessedImage {
  */
 export async function preprocessImage(bytes: Uint8Array, spec: PreprocessingSpec): Promise<PreprocessedImage> {
   const header = readImageHeader(bytes);
-  const { bitmap } = await decodeImage(bytes, header);
+  const { bitmap } = await decodeImage(bytes, header, spec);
   const grey = downscaleToGrey(bitmap.data, bitmap.width, bitmap.height, spec.width, spec.height);
   return { header, tensor: greyToTensor(grey, spec) };
 }
 
-/** Decodes a checked image with jimp (MozJPEG for JPEG), EXIF orientation applied; 422 when it cannot. */
-export async function decodeImage(bytes: Uint8Array, header: ImageHeader) {
+/**
+ * Decodes a checked image with jimp, EXIF orientation applied: a JPEG at the largest libjpeg reduction that
+ * leaves both sides at least twice the model input (so 224-pixel images at full size), a PNG at full size.
+ * 422 when it cannot, with libjpeg's reason for a JPEG.
+ */
+export async function decodeImage(bytes: Uint8Array, header: ImageHeader, spec: PreprocessingSpec) {
   try {
-    return await Jimp.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    return await Jimp.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { "image/jpeg": jpegDecodeSize(spec) });
   } catch (error) {
-    throw new UnusableImageError(
-      `The ${header.type === "image/png" ? "PNG" : "JPEG"} could not be decoded; the file is corrupt or truncated. Send the original image file.`,
-      { cause: error },
-    );
+    throw new UnusableImageError(unusableMessage(header, error), { cause: error });
   }
 }
+
+function unusableMessage(header: ImageHeader, error: unknown): string {
+  if (error instanceof JpegDecodeError) {
+    return `${error.message} It is damaged or truncated, or of a kind the service does not read (12-bit, CMYK): send the original X-ray as an 8-bit JPEG or a PNG.`;
+  }
+  return `The ${header.type === "image/png" ? "PNG" : "JPEG"} could not be decoded; the file is corrupt or truncated. Send the original image file.`;
+}
+
+/**
+ * Runs the whole preprocessing once on a small JPEG, so that the first request pays neither for the decoder's
+ * WebAssembly compilation nor for the first run of every step (jimp's lazily loaded file-type detection, V8
+ * compiling each function): call it at start-up, on every thread that preprocesses.
+ */
+export async function warmUpPreprocessing(spec: PreprocessingSpec): Promise<void> {
+  await preprocessImage(WARM_UP_JPEG, spec);
+}
+

@@ -2,11 +2,14 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { PNG } from "pngjs";
+import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { preprocessImage } from "../../../lambda/core/model/preprocess.js";
+import { preprocessImage, warmUpPreprocessing } from "../../../lambda/core/model/preprocess.js";
 import { readManifest, defaultModelDir } from "../../../lambda/core/model/manifest.js";
 import { FIXTURES, anyXray } from "../../../tools/support/forms.js";
 import { greyPng } from "../../support/crafted-images.js";
+import { decodeGreyScaled } from "../../../lambda/core/model/libjpeg-turbo/scaled-jpeg-decoder.js";
+import { jpegDecodeSize } from "../../../lambda/core/model/scaled-jpeg-format.js";
 
 const spec = (await readManifest(defaultModelDir())).input.preprocessing;
 
@@ -77,5 +80,51 @@ describe("preprocessImage", () => {
   it("refuses a JPEG truncated after its header with 422", async () => {
     const xray = await anyXray();
     await expect(preprocessImage(xray.subarray(0, 1500), spec)).rejects.toMatchObject({ status: 422, code: "UNUSABLE_IMAGE" });
+  });
+
+  it("gives an EXIF-rotated JPEG the tensor of the upright X-ray, orientation applied after the scaled decode", async () => {
+    // Prepare: stored turned a quarter left, with EXIF orientation 6 saying to turn it back
+    const xray = await anyXray();
+    const rotated = await sharp(xray).rotate(-90).withMetadata({ orientation: 6 }).jpeg({ quality: 95 }).toBuffer();
+    // Act
+    const [upright, fromRotated] = await Promise.all([preprocessImage(xray, spec), preprocessImage(rotated, spec)]);
+    // Assess
+    expect(correlation(fromRotated.tensor, upright.tensor)).toBeGreaterThan(0.99);
+  });
+
+  it("refuses with 422 and libjpeg's reason a JPEG whose scan libjpeg finds damaged, even if it says only one extraneous byte", async () => {
+    // Prepare: one bit flipped 3 % into the file. libjpeg's only complaint is one byte left over before the
+    // end-of-image marker, yet the Huffman decoding lost step there and nearly a third of the pixels are wrong:
+    // no libjpeg warning about the pixel data is harmless
+    const xray = await anyXray();
+    const damaged = Buffer.from(xray);
+    damaged[2315]! ^= 0x10;
+    const painted = decodeGreyScaled(damaged, { ...jpegDecodeSize(spec), failOnWarning: false });
+    const whole = decodeGreyScaled(xray, jpegDecodeSize(spec));
+    const wrong = whole.data.filter((value, i) => Math.abs(value - painted.data[i]!) > 8).length / whole.data.length;
+    // Act
+    const attempt = preprocessImage(damaged, spec);
+    // Assess
+    expect(wrong).toBeGreaterThan(0.2);
+    await expect(attempt).rejects.toMatchObject({ status: 422, code: "UNUSABLE_IMAGE", message: expect.stringMatching(/1 extraneous bytes before marker 0xd9.*send the original X-ray/) });
+  });
+
+  it("answers a JPEG whose only libjpeg warning says nothing about the pixels (an unknown JFIF revision)", async () => {
+    // Prepare: JFIF 2.01 in the APP0 segment
+    const xray = await anyXray();
+    const revised = Buffer.from(xray);
+    expect(revised.toString("latin1", 6, 11)).toBe("JFIF\0");
+    revised[11] = 2;
+    // Act
+    const [original, fromRevised] = await Promise.all([preprocessImage(xray, spec), preprocessImage(revised, spec)]);
+    // Assess
+    expect(fromRevised.tensor).toEqual(original.tensor);
+  });
+});
+
+describe("warmUpPreprocessing", () => {
+  it("runs its embedded JPEG through the whole preprocessing", async () => {
+    // Act, Assess
+    await expect(warmUpPreprocessing(spec)).resolves.toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds lambda/wasm/libjpeg-turbo/libjpeg-turbo-grey.wasm: libjpeg-turbo 2.1.5's decoder (8-bit samples, no SIMD)
+# Builds lambda/core/model/libjpeg-turbo/libjpeg-turbo-grey.wasm: libjpeg-turbo 2.1.5's decoder (8-bit samples, no SIMD)
 # with decode.c's exports, a plain WebAssembly module (no emscripten JS glue), loaded by scaled-jpeg-decoder.ts.
 # The same source and emscripten give the same .wasm, byte for byte (the sha256 printed at the end is in the README).
 #
@@ -9,7 +9,7 @@
 # applied), fetched with apt-get source and checked against the sha256 below, plus one patch of ours
 # (wasm32-64bit-huffman-buffer.patch). Needs deb-src for bookworm.
 # Environment: WORK (scratch folder, default a fresh temporary one); DEST (where the .wasm and licences go,
-# default lambda/wasm/libjpeg-turbo); ALLOW_OTHER_EMSCRIPTEN=1 to build with an emscripten other than the one
+# default lambda/core/model/libjpeg-turbo); ALLOW_OTHER_EMSCRIPTEN=1 to build with an emscripten other than the one
 # the committed .wasm was built with. For comparing builds (compare-builds.ts): SIMD128=1 adds -msimd128,
 # HUFFMAN_PATCH=0 leaves the patch out, BULK_MEMORY=0 leaves -mbulk-memory out. The defaults are what
 # measured best (README.md): -msimd128 made no difference; bulk memory (memory.fill/copy for libjpeg's
@@ -18,7 +18,7 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../../.." && pwd)"
-OUT="${DEST:-$REPO/lambda/wasm/libjpeg-turbo}"
+OUT="${DEST:-$REPO/lambda/core/model/libjpeg-turbo}"
 VERSION=2.1.5
 TARBALL="libjpeg-turbo_${VERSION}.orig.tar.gz"
 TARBALL_SHA256=254f3642b04e309fee775123133c6464181addc150499561020312ec61c1bf7c

@@ -4,7 +4,7 @@
  * own copy of scaled-jpeg-decoder.ts. Prints p50/p90 per build and, per image, its time over the first build's.
  *
  *   node --import tsx tools/wasm/libjpeg-turbo/compare-builds.ts [--data ../shared/data/originals] [--rounds 8] \
- *     [--min 256] lambda/wasm/libjpeg-turbo/libjpeg-turbo-grey.wasm /tmp/simd/libjpeg-turbo-grey.wasm ...
+ *     [--min 256] lambda/core/model/libjpeg-turbo/libjpeg-turbo-grey.wasm /tmp/simd/libjpeg-turbo-grey.wasm ...
  */
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,9 +22,9 @@ const { values, positionals } = parseArgs({
   },
 });
 
-type Decoder = typeof import("../../../lambda/wasm/libjpeg-turbo/scaled-jpeg-decoder.js");
+type Decoder = typeof import("../../../lambda/core/model/libjpeg-turbo/scaled-jpeg-decoder.js");
 
-const source = new URL("../../../lambda/wasm/libjpeg-turbo/scaled-jpeg-decoder.ts", import.meta.url);
+const source = new URL("../../../lambda/core/model/libjpeg-turbo/scaled-jpeg-decoder.ts", import.meta.url);
 const decoders: Decoder[] = [];
 for (const wasm of positionals) {
   const folder = mkdtempSync(join(tmpdir(), "jpeg-build-"));

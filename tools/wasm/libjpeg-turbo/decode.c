@@ -1,6 +1,6 @@
 /*
  * Grey, shrink-on-load JPEG decoding for the pneumonia classifier, built on libjpeg-turbo's libjpeg API and
- * compiled to WebAssembly by build.sh. Loaded by lambda/wasm/libjpeg-turbo/scaled-jpeg-decoder.ts.
+ * compiled to WebAssembly by build.sh. Loaded by lambda/core/model/libjpeg-turbo/scaled-jpeg-decoder.ts.
  *
  * Errors never end the program: libjpeg's error_exit longjmps back to the exported function, which destroys
  * the decompressor, frees what it allocated and returns a failure, so the instance stays usable. Nothing is

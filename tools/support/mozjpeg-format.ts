@@ -1,3 +1,8 @@
+/**
+ * The JPEG decoder the service used before lambda/core/model/scaled-jpeg-format.ts: MozJPEG (@jsquash/jpeg, a dev
+ * dependency now) decoding at full size to RGBA. Kept for the tools that measure the new decoder against it
+ * (bench-jpeg-decoders.ts, compare-jpeg-decoding.ts).
+ */
 import { readFile } from "node:fs/promises";
 import decode, { init } from "@jsquash/jpeg/decode.js";
 
@@ -57,7 +62,7 @@ export default function mozjpegFormat() {
   };
 }
 
-/** Starts the decoder now, so the first request does not pay for it. */
-export function warmJpegDecoder(): Promise<void> {
+/** Starts the decoder now, so the first decode does not pay for it. */
+export function warmMozjpegDecoder(): Promise<void> {
   return instance ?? startFreshDecoder();
 }

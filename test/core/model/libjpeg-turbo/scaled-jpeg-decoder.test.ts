@@ -10,10 +10,10 @@ import {
   scaleFor,
   warmScaledJpegDecoder,
   type ScaledGreyImage,
-} from "../../lambda/wasm/libjpeg-turbo/scaled-jpeg-decoder.js";
-import { FIXTURES, anyXray, xrayFixtures } from "../../tools/support/forms.js";
+} from "../../../../lambda/core/model/libjpeg-turbo/scaled-jpeg-decoder.js";
+import { FIXTURES, anyXray, xrayFixtures } from "../../../../tools/support/forms.js";
 
-const DECODER_URL = new URL("../../lambda/wasm/libjpeg-turbo/scaled-jpeg-decoder.ts", import.meta.url);
+const DECODER_URL = new URL("../../../../lambda/core/model/libjpeg-turbo/scaled-jpeg-decoder.ts", import.meta.url);
 /** Whatever the size, decode at 1/1. */
 const FULL_SIZE = { minWidth: Number.MAX_SAFE_INTEGER, minHeight: Number.MAX_SAFE_INTEGER };
 /** Twice the 128x128 model input, as the service will ask. */

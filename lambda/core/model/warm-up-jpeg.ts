@@ -1,0 +1,9 @@
+/**
+ * A small valid JPEG for warming up the preprocessing at start-up (warmUpPreprocessing): 96x96 grey baseline,
+ * 696 bytes, synthetic (a bright oval on a dark ground with faint stripes, encoded by sharp at quality 75), so
+ * it carries no patient data and no licence.
+ */
+export const WARM_UP_JPEG: Uint8Array = Buffer.from(
+  "/9j/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/2wBDAQkJCQwLDBgNDRgyIRwhMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjL/wAARCABgAGADASIAAhEBAxEB/8QAGgAAAgMBAQAAAAAAAAAAAAAABAUCAwYBAP/EAB0QAAIDAQEBAQEAAAAAAAAAAAADAQIxBCFhEUH/xAAUAQEAAAAAAAAAAAAAAAAAAAAA/8QAFBEBAAAAAAAAAAAAAAAAAAAAAP/aAAwDAQACEQMRAD8AxEQVVgvrBXSADqVOLWXroTUv9AJoorhPwZLScqjzAKJT8ALqNBKPMFrEgBMWLL1HzV/gnbQCu0AMwMrwL7QAXWCK4J0g8qAGiaYXoXh5FcC+ZeAMUp+HaI8wOQrCyifMAosjzBW5Pw01k+YKHq0BQ9X5++CR1NNP0r0z/RTQBGVFloG7YFV4AKoSTByhNIDvmrgfy0wD5owY8kYA+51+QXLX4d5o8gIXXwCV1eCfoXpob18EvTHkgKeqmmc6a6anrjTM9UaAE6BTccPjROwAmhNP8IUOpkDQc04MeScFnNbA/lvgGp5p8gIXPgDzM8gvWzwBlefBL0z5IzuzwTdDPJAF650zPVOmh6r6ZvptoA7/AOidg2dOim4F9JOqkjWSK5Afc9sDOZmC1N8CEMwDVIbhbR3mixLvp2j/ADQHt3eaKHt0ts/zRW53mgT6WaZ/ovo1e3RG6+gcbIqvIyZIstIF9ZK6STiSmsgOFXJqZ+AtLHlsA0SnHKv80Bo0hDvoDuz/ADRax307LvoBdoBbWfonbcNYwV3sBdeRfaQ20gEyB//Z",
+  "base64",
+);
