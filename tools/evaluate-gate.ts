@@ -6,7 +6,7 @@
  *   npm start, then: npm run evaluate:gate [-- --files] [NAME=PATH ...]
  *
  * A set's PATH is a folder (its images, recursively) or a .txt file listing image paths one a line (the
- * validation hold-out: training/gate.py writes training/.cache/tensors/validation-files.txt). Exit code 1 when
+ * validation hold-out: training/gate.py writes training/validation-files.txt). Exit code 1 when
  * the server cannot be reached or answers anything but 200 or 422 NOT_A_CHEST_XRAY, or a target is missed.
  */
 import { readdir, readFile, stat } from "node:fs/promises";
@@ -26,7 +26,7 @@ const OOD = "test/fixtures/ood";
 /** The sets and targets of the issue; transformed chest X-rays held to the other medical images' 90 %. */
 const DEFAULT_SETS: ImageSet[] = [
   { name: "dev (pediatric chest X-rays)", path: "../shared/data/chest_xray/dev", target: { atMost: 0.01 } },
-  { name: "validation (pediatric chest X-rays)", path: "training/.cache/tensors/validation-files.txt", target: { atMost: 0.01 } },
+  { name: "validation (pediatric chest X-rays)", path: "training/validation-files.txt", target: { atMost: 0.01 } },
   ...["photos", "screenshots", "documents", "logos", "synthetic"].map((name) => ({ name, path: join(OOD, name), target: { atLeast: 0.99 } })),
   { name: "medical (not chest X-rays)", path: join(OOD, "medical"), target: { atLeast: 0.9 } },
   ...["inverted", "rotated-90", "corner-crop"].map((name) => ({ name: `chest X-rays ${name}`, path: join(OOD, "transformed", name), target: { atLeast: 0.9 } })),

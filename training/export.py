@@ -20,7 +20,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from dataset import LABELS, Split, load_split, split_by_patient
-from gate import FEATURES_OUTPUT, add_features_output, check_same_probabilities, fit_gate, run_model, write_validation_list
+from gate import FEATURES_OUTPUT, add_features_output, check_same_probabilities, fit_gate, run_model, VALIDATION_LIST, write_validation_list
 from metrics import at_threshold, choose_threshold, roc_curve
 from model import PneumoniaCNN
 from quantize import quantize_int8
@@ -72,7 +72,7 @@ def export_members(run_dirs: list[Path], tensors: Path, out: Path, min_sensitivi
 
     full_train, dev = load_split(tensors, "train"), load_split(tensors, "dev")
     _, validation = split_by_patient(full_train, validation_fraction, split_seed)
-    write_validation_list(full_train, validation_fraction, split_seed, tensors / "validation-files.txt")
+    write_validation_list(full_train, validation_fraction, split_seed, VALIDATION_LIST)
     loaded = [load_member(run_dir) for run_dir in run_dirs]
     model = Ensemble([m for m, _ in loaded]).eval()
     dev_probabilities, validation_probabilities = predict(model, dev), predict(model, validation)

@@ -137,6 +137,11 @@ def fit_gate(model_path: Path, full_train: Split, validation_fraction: float, sp
     }
 
 
+# Committed beside the training code: the images the gate's threshold was chosen on, for tools/evaluate-gate.ts to
+# post over HTTP on any clone (paths as seen from the repository root, where npm runs the scripts).
+VALIDATION_LIST = Path(__file__).parent / "validation-files.txt"
+
+
 def write_validation_list(full_train: Split, validation_fraction: float, split_seed: int, path: Path) -> None:
     """The validation hold-out's image paths, one a line, so tools/evaluate-gate.ts can post them over HTTP."""
     _, validation = split_by_patient(full_train, validation_fraction, split_seed)
@@ -172,7 +177,7 @@ def main() -> None:
     training = manifest["training"]["args"]
     fraction, split_seed = float(training["validation_fraction"]), int(training["split_seed"])
     manifest["gate"] = fit_gate(model_path, full_train, fraction, split_seed, dev, print)
-    write_validation_list(full_train, fraction, split_seed, args.tensors / "validation-files.txt")
+    write_validation_list(full_train, fraction, split_seed, VALIDATION_LIST)
     model_bytes = model_path.read_bytes()
     manifest["sha256"], manifest["bytes"] = hashlib.sha256(model_bytes).hexdigest(), len(model_bytes)
     manifest["output"]["features"] = FEATURES_OUTPUT
