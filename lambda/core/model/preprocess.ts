@@ -59,4 +59,3 @@ function unusableMessage(header: ImageHeader, error: unknown): string {
 export async function warmUpPreprocessing(spec: PreprocessingSpec): Promise<void> {
   await preprocessImage(WARM_UP_JPEG, spec);
 }
-
