@@ -16,7 +16,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
-import { quantile } from "./run-report.js";
+import { quantile, timeRounds } from "./run-report.js";
 
 const { values } = parseArgs({
   options: {
@@ -184,20 +184,6 @@ async function runChild(kind: string): Promise<ChildResult> {
   return JSON.parse(output.trim().split("\n").at(-1)!) as ChildResult;
 }
 
-/** Runs `work` on every image `rounds` times (after one warm-up pass) and returns each call's milliseconds. */
-async function time<T>(items: T[], rounds: number, work: (item: T) => unknown): Promise<number[]> {
-  for (const item of items) await work(item);
-  const times = [];
-  for (let round = 0; round < rounds; round++) {
-    for (const item of items) {
-      const started = performance.now();
-      await work(item);
-      times.push(performance.now() - started);
-    }
-  }
-  return times;
-}
-
 function packageBytes(folder: string): number {
   let total = 0;
   for (const entry of readdirSync(folder, { withFileTypes: true, recursive: true })) {
@@ -224,11 +210,11 @@ async function main(): Promise<void> {
   const sharpPath = (await paths["sharp"]!()).work;
   const { default: sharp } = await import("sharp");
   const stages: Record<string, number[]> = {
-    "(a) before: MozJPEG (@jsquash/jpeg) full-size decode": await time(images, rounds, (image) => mozjpeg.decode(image)),
-    "(a) before: MozJPEG full-size decode + area downscale to 128x128": await time(images, rounds, mozjpegPath),
-    "(b) libjpeg-turbo wasm, grey at 1/N (N: sides >= 256)": await time(images, rounds, (image) => decodeGreyScaled(image, { minWidth: MIN, minHeight: MIN })),
-    "(b) libjpeg-turbo wasm 1/N + grey-to-RGBA shim + area downscale": await time(images, rounds, scaled),
-    "(b) of which grey-to-RGBA shim + area downscale (on the decoded grey)": await time(
+    "(a) before: MozJPEG (@jsquash/jpeg) full-size decode": await timeRounds(images, rounds, (image) => mozjpeg.decode(image)),
+    "(a) before: MozJPEG full-size decode + area downscale to 128x128": await timeRounds(images, rounds, mozjpegPath),
+    "(b) libjpeg-turbo wasm, grey at 1/N (N: sides >= 256)": await timeRounds(images, rounds, (image) => decodeGreyScaled(image, { minWidth: MIN, minHeight: MIN })),
+    "(b) libjpeg-turbo wasm 1/N + grey-to-RGBA shim + area downscale": await timeRounds(images, rounds, scaled),
+    "(b) of which grey-to-RGBA shim + area downscale (on the decoded grey)": await timeRounds(
       images.map((image) => decodeGreyScaled(image, { minWidth: MIN, minHeight: MIN })),
       rounds,
       ({ data, width, height }) => downscaleToGrey(greyToRgba(data), width, height, OUT, OUT),
@@ -236,10 +222,10 @@ async function main(): Promise<void> {
   };
   if (withVips) {
     const vipsPath = (await paths["wasm-vips-shrink"]!()).work;
-    stages["(c) wasm-vips jpegload shrink=N + area downscale"] = await time(images, rounds, vipsPath);
+    stages["(c) wasm-vips jpegload shrink=N + area downscale"] = await timeRounds(images, rounds, vipsPath);
   }
-  stages["(d) sharp: decode + grey + resize 128x128 (as tools/bench.ts)"] = await time(images, rounds, sharpPath);
-  stages["(d) sharp, ignoreIcc (the grey the model sees)"] = await time(images, rounds, (image) =>
+  stages["(d) sharp: decode + grey + resize 128x128 (as tools/bench.ts)"] = await timeRounds(images, rounds, sharpPath);
+  stages["(d) sharp, ignoreIcc (the grey the model sees)"] = await timeRounds(images, rounds, (image) =>
     sharp(image, { ignoreIcc: true }).greyscale().resize(OUT, OUT, { fit: "fill" }).raw().toBuffer(),
   );
 

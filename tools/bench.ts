@@ -21,7 +21,7 @@ import { handler } from "../lambda/handler.js";
 import type { ProxyHandler } from "../lambda/adapters/api-gateway-event.js";
 import { restApiEvent, lambdaContext } from "./support/api-gateway-events.js";
 import { imageForm } from "./support/forms.js";
-import { quantile } from "./run-report.js";
+import { quantile, timeRounds } from "./run-report.js";
 import { parseCommandLine } from "../bin/cli/command-line.js";
 
 const commandLine = parseCommandLine({
@@ -51,20 +51,6 @@ async function loadImages(root: string): Promise<Buffer[]> {
     for (const name of (await readdir(join(root, label))).sort()) images.push(await readFile(join(root, label, name)));
   }
   return images;
-}
-
-/** Runs `work` on every image `rounds` times (after one warm-up pass) and returns each call's milliseconds. */
-async function time<T>(images: T[], rounds: number, work: (image: T) => unknown): Promise<number[]> {
-  for (const image of images) await work(image);
-  const times = [];
-  for (let round = 0; round < rounds; round++) {
-    for (const image of images) {
-      const started = performance.now();
-      await work(image);
-      times.push(performance.now() - started);
-    }
-  }
-  return times.sort((a, b) => a - b);
 }
 
 const row = (name: string, sorted: number[]) => `| ${name} | ${quantile(sorted, 0.5).toFixed(1)} | ${quantile(sorted, 0.99).toFixed(1)} |`;
@@ -116,20 +102,20 @@ const gate = model.manifest.gate && (await OodGate.load(defaultModelDir(), model
 const features = new Float32Array(model.manifest.gate?.dimensions ?? 0).map((_, i) => Math.sin(i));
 
 const stages = {
-  "parse (multipart)": await time(forms, rounds, (f) => parseImageUpload(f.body, f.contentType)),
-  "decode (libjpeg-turbo wasm, grey at 1/N, via jimp)": await time(indices, rounds, (i) => decodeImage(images[i]!, headers[i]!, spec)),
-  "resize (area average to grey)": await time(decoded, rounds, ({ bitmap }) => downscaleToGrey(bitmap.data, bitmap.width, bitmap.height, width, height)),
-  "normalise (equalise, standardise)": await time(greys, rounds, (grey) => greyToTensor(grey, spec)),
-  "infer (ONNX, batch of 1, with the gate)": await time(greys, rounds, (grey) => model.classify(greyToTensor(grey, spec))),
-  ...(gate && { [`gate alone (Mahalanobis distance over ${features.length} features)`]: await time(greys, rounds, () => gate.judge(features)) }),
-  "preprocess total (header + decode + resize + normalise)": await time(images, rounds, (image) => preprocessImage(image, spec)),
-  "whole handler (REST event in, answer out)": await time(events, rounds, (event) => handler(event, lambdaContext)),
-  "whole handler, the Lambda bundle (as Lambda runs it: no tsx)": await time(events, rounds, (event) => bundledHandler(event, lambdaContext)),
-  "jimp default: jpeg-js decode + resize to 128x128": await time(images, rounds, async (image) => {
+  "parse (multipart)": await timeRounds(forms, rounds, (f) => parseImageUpload(f.body, f.contentType)),
+  "decode (libjpeg-turbo wasm, grey at 1/N, via jimp)": await timeRounds(indices, rounds, (i) => decodeImage(images[i]!, headers[i]!, spec)),
+  "resize (area average to grey)": await timeRounds(decoded, rounds, ({ bitmap }) => downscaleToGrey(bitmap.data, bitmap.width, bitmap.height, width, height)),
+  "normalise (equalise, standardise)": await timeRounds(greys, rounds, (grey) => greyToTensor(grey, spec)),
+  "infer (ONNX, batch of 1, with the gate)": await timeRounds(greys, rounds, (grey) => model.classify(greyToTensor(grey, spec))),
+  ...(gate && { [`gate alone (Mahalanobis distance over ${features.length} features)`]: await timeRounds(greys, rounds, () => gate.judge(features)) }),
+  "preprocess total (header + decode + resize + normalise)": await timeRounds(images, rounds, (image) => preprocessImage(image, spec)),
+  "whole handler (REST event in, answer out)": await timeRounds(events, rounds, (event) => handler(event, lambdaContext)),
+  "whole handler, the Lambda bundle (as Lambda runs it: no tsx)": await timeRounds(events, rounds, (event) => bundledHandler(event, lambdaContext)),
+  "jimp default: jpeg-js decode + resize to 128x128": await timeRounds(images, rounds, async (image) => {
     (await JimpDefault.fromBuffer(image)).resize({ w: width, h: height });
   }),
-  [SHARP]: await time(images, rounds, (image) => sharp(image).greyscale().resize(width, height, { fit: "fill" }).raw().toBuffer()),
-  [SHARP_IGNORE_ICC]: await time(images, rounds, (image) =>
+  [SHARP]: await timeRounds(images, rounds, (image) => sharp(image).greyscale().resize(width, height, { fit: "fill" }).raw().toBuffer()),
+  [SHARP_IGNORE_ICC]: await timeRounds(images, rounds, (image) =>
     sharp(image, { ignoreIcc: true }).greyscale().resize(width, height, { fit: "fill" }).raw().toBuffer(),
   ),
 };
