@@ -25,6 +25,9 @@ import { FORM_LIMITS } from "../lambda/core/limits.js";
 import { parseCommandLine } from "../bin/cli/command-line.js";
 import { codeVersion, quantile } from "./run-report.js";
 
+/** curl asks before sending a body over 1 MB (its default); the soak does the same. */
+const EXPECT_CONTINUE_ABOVE_BYTES = 1024 * 1024;
+
 const commandLine = parseCommandLine({
   command: "npm run soak --",
   summary:
@@ -159,7 +162,10 @@ function post(url: URL, agent: Agent, c: Case): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     let answered = false;
-    const request = httpRequest(url, { method: "POST", agent, headers: { "content-type": c.contentType, "content-length": c.body.length } }, (response) => {
+    // Large bodies go as curl sends them, asking first (Expect: 100-continue), so a refusal comes before the body.
+    const asksFirst = c.body.length > EXPECT_CONTINUE_ABOVE_BYTES;
+    const headers = { "content-type": c.contentType, "content-length": c.body.length, ...(asksFirst && { expect: "100-continue" }) };
+    const request = httpRequest(url, { method: "POST", agent, headers }, (response) => {
       answered = true;
       const chunks: Buffer[] = [];
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -171,7 +177,8 @@ function post(url: URL, agent: Agent, c: Case): Promise<Answer> {
     request.on("error", (error) => {
       if (!answered) reject(error);
     });
-    request.end(c.body);
+    if (asksFirst) request.once("continue", () => request.end(c.body));
+    else request.end(c.body);
   });
 }
 

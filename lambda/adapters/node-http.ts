@@ -119,6 +119,18 @@ export function createNodeHttpFront(handle: HttpHandler, options: NodeHttpOption
         if (inProgress === 0) allAnswered?.();
       });
   });
+  // A client that asks before sending its body (Expect: 100-continue, as curl does for large uploads) gets the
+  // 413 at once when the length it declares is over the limit, and never sends the body; one that does not
+  // send it and is answered mid-body may see its connection closed before it reads the answer.
+  server.on("checkContinue", (request, response) => {
+    if (Number(request.headers["content-length"]) > options.maxBodyBytes) {
+      response.setHeader("connection", "close");
+      void write(response, options.tooLarge().toResponse());
+      return;
+    }
+    response.writeContinue();
+    server.emit("request", request, response);
+  });
   // A client that sends its headers or body slowly cannot hold a connection open for ever.
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;

@@ -63,6 +63,36 @@ describe("createNodeHttpFront", () => {
     expect(called).toBe(false);
   });
 
+  it("refuses a declared body over the limit before it is sent when the client asks first (Expect: 100-continue)", async () => {
+    // Prepare
+    let called = false;
+    const url = await serve(async () => ((called = true), ok()));
+    const { port } = new URL(url);
+    // Act: headers only; a server that said 100 Continue would wait for the body instead of answering
+    const client = connect(Number(port), "127.0.0.1");
+    let received = "";
+    client.on("data", (chunk: Buffer) => (received += chunk.toString()));
+    const closed = new Promise<void>((resolve) => client.on("close", () => resolve()));
+    client.on("error", () => undefined);
+    client.write(`POST /x HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: ${LIMITS.maxBodyBytes + 1}\r\n\r\n`);
+    await closed;
+    // Assess
+    expect(received).toMatch(/^HTTP\/1\.1 413 /);
+    expect(received).not.toContain("100 Continue");
+    expect(received).toContain('"code":"PAYLOAD_TOO_LARGE"');
+    expect(called).toBe(false);
+  });
+
+  it("lets a client that asks first send a body within the limit (100 Continue) and answers it", async () => {
+    // Prepare
+    const url = await serve(async (_request, body) => jsonResponse(200, { bytes: body.length }));
+    // Act
+    const answer = await send(url, Buffer.alloc(1000, 1), { expect: "100-continue" });
+    // Assess
+    expect(answer.status).toBe(200);
+    expect(answer.json).toEqual({ bytes: 1000 });
+  });
+
   it("refuses a request with 503 OVERLOADED and Retry-After while the bodies held would go over the budget", async () => {
     // Prepare: the first request's body stays held until its handler answers, which the test decides
     const held = gate();
