@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { quantile, timeRounds } from "./run-report.js";
+import { greyToRgba } from "../lambda/core/model/scaled-jpeg-format.js";
 
 const { values } = parseArgs({
   options: {
@@ -38,17 +39,6 @@ function loadImages(root: string): Buffer[] {
     for (const name of readdirSync(join(root, label)).sort()) images.push(readFileSync(join(root, label, name)));
   }
   return images;
-}
-
-/**
- * Grey (1 byte a pixel) to the RGBA layout downscaleToGrey reads (and jimp bitmaps have): R = G = B = grey,
- * A = 255. The bench's shim; a jimp format plugin returns this same layout.
- */
-function greyToRgba(grey: Uint8Array): Uint8Array {
-  const rgba = new Uint8Array(grey.length * 4);
-  const words = new Uint32Array(rgba.buffer);
-  for (let i = 0; i < grey.length; i++) words[i] = (0xff000000 | (grey[i]! * 0x010101)) >>> 0;
-  return rgba;
 }
 
 type Work = (image: Buffer) => Promise<unknown> | unknown;
