@@ -8,17 +8,19 @@
  *
  *   npm run fit-gate [-- --data ../shared/data/chest_xray] [--version 1.2.0]
  */
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../bin/cli/command-line.js";
 import { ensurePythonEnv } from "../tools/python-env.js";
+import { runStep } from "./run-step.js";
 
-const { values } = parseArgs({
+const { values } = parseCommandLine({
+  command: "npm run fit-gate --",
+  summary: "Adds the out-of-distribution gate to the served model without retraining: exports the tensors, adds the features output, fits the gate and rewrites the manifest and model card.",
   options: {
-    data: { type: "string", default: "../shared/data/chest_xray" },
-    "model-dir": { type: "string", default: "models/pneumonia-cnn" },
-    tensors: { type: "string", default: "training/.cache/tensors" },
-    version: { type: "string", default: "1.2.0" },
+    data: { type: "string", value: "DIR", default: "../shared/data/chest_xray", doc: "a folder with train/ and dev/, each holding NORMAL/ and PNEUMONIA/" },
+    "model-dir": { type: "string", value: "DIR", default: "models/pneumonia-cnn", doc: "the model to add the gate to" },
+    tensors: { type: "string", value: "DIR", default: "training/.cache/tensors", doc: "where the exported tensors go" },
+    version: { type: "string", value: "VERSION", default: "1.2.0", doc: "the version the model gets" },
   },
 });
 
@@ -28,12 +30,6 @@ if ("problem" in env.python) {
   process.exit(1);
 }
 
-/** Runs one step with the terminal attached; a failed step ends the run with its exit code. */
-function step(command: string, args: string[]): void {
-  const result = spawnSync(command, args, { stdio: "inherit" });
-  if (result.status !== 0) process.exit(result.status ?? 1);
-}
-
-const modelDir = values["model-dir"]!;
-step(process.execPath, ["--import", "tsx", join(import.meta.dirname, "export-tensors.ts"), "--data", values.data!, "--out", values.tensors!, "--spec-from", modelDir]);
-step(env.python.path, [join(import.meta.dirname, "gate.py"), "--tensors", values.tensors!, "--model-dir", modelDir, "--version", values.version!]);
+const modelDir = values["model-dir"];
+runStep(process.execPath, ["--import", "tsx", join(import.meta.dirname, "export-tensors.ts"), "--data", values.data, "--out", values.tensors, "--spec-from", modelDir]);
+runStep(env.python.path, [join(import.meta.dirname, "gate.py"), "--tensors", values.tensors, "--model-dir", modelDir, "--version", values.version]);

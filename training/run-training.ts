@@ -8,22 +8,24 @@
  * 3. trains one ensemble member per seed side by side and exports the served model to models/pneumonia-cnn
  *    (train-ensemble.sh, with `.venv/bin` first on its PATH so its `python3` is the environment's).
  */
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../bin/cli/command-line.js";
 import { ensurePythonEnv } from "../tools/python-env.js";
+import { runStep } from "./run-step.js";
 
-const { values } = parseArgs({
+const { values } = parseCommandLine({
+  command: "npm run train --",
+  summary: "Retrains the served model in the project's .venv: exports the tensors, trains one member per seed, exports the ensemble and its gate to models/pneumonia-cnn.",
   options: {
-    data: { type: "string", default: "../shared/data/chest_xray" },
-    seeds: { type: "string", default: "20261125 20261126" },
-    tensors: { type: "string", default: "training/.cache/tensors" },
+    data: { type: "string", value: "DIR", default: "../shared/data/chest_xray", doc: "a folder with train/ and dev/, each holding NORMAL/ and PNEUMONIA/" },
+    seeds: { type: "string", value: "\"SEED ...\"", default: "20261125 20261126", doc: "one ensemble member per seed" },
+    tensors: { type: "string", value: "DIR", default: "training/.cache/tensors", doc: "where the exported tensors go" },
   },
 });
 
 for (const split of ["train", "dev"]) {
-  if (!existsSync(join(values.data!, split))) {
+  if (!existsSync(join(values.data, split))) {
     console.error(`--data ${values.data} has no ${split}/ folder: give a folder laid out as <data>/{train,dev}/{NORMAL,PNEUMONIA}/*.jpeg`);
     process.exit(2);
   }
@@ -35,15 +37,9 @@ if ("problem" in env.python) {
   process.exit(1);
 }
 
-/** Runs one step with the terminal attached; a failed step ends the run with its exit code. */
-function step(command: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): void {
-  const result = spawnSync(command, args, { stdio: "inherit", env: { ...process.env, ...extraEnv } });
-  if (result.status !== 0) process.exit(result.status ?? 1);
-}
-
-step(process.execPath, ["--import", "tsx", join(import.meta.dirname, "export-tensors.ts"), "--data", values.data!, "--out", values.tensors!]);
-step("bash", [join(import.meta.dirname, "train-ensemble.sh")], {
+runStep(process.execPath, ["--import", "tsx", join(import.meta.dirname, "export-tensors.ts"), "--data", values.data, "--out", values.tensors]);
+runStep("bash", [join(import.meta.dirname, "train-ensemble.sh")], {
   PATH: `${dirname(env.python.path)}:${process.env.PATH ?? ""}`,
-  SEEDS: values.seeds!,
-  TENSORS: values.tensors!,
+  SEEDS: values.seeds,
+  TENSORS: values.tensors,
 });
