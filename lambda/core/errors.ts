@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   imageTooLarge: "IMAGE_TOO_LARGE",
   unsupportedMediaType: "UNSUPPORTED_MEDIA_TYPE",
   unusableImage: "UNUSABLE_IMAGE",
+  unsupportedDicom: "UNSUPPORTED_DICOM",
   notAChestXray: "NOT_A_CHEST_XRAY",
   notFound: "NOT_FOUND",
   methodNotAllowed: "METHOD_NOT_ALLOWED",
@@ -124,11 +125,23 @@ export class UnsupportedMediaTypeError extends ApiError {
   }
 }
 
-/** 422: a JPEG or PNG the model cannot use (corrupt, too small, wrong shape). */
+/** 422: a JPEG, PNG or DICOM the model cannot use (corrupt, lying about its sizes, too small, wrong shape). */
 export class UnusableImageError extends ApiError {
   override readonly name = "UnusableImageError";
   constructor(message: string, options?: ErrorOptions) {
     super(422, ERROR_CODES.unusableImage, message, options);
+  }
+}
+
+/**
+ * 422: a readable DICOM file that is not a single-frame greyscale radiograph (no pixel data, several frames,
+ * colour, CT, MR...). Its message may name the modality, photometric interpretation, bits stored or transfer
+ * syntax, never any other header value (names, IDs and dates live there).
+ */
+export class UnsupportedDicomError extends ApiError {
+  override readonly name = "UnsupportedDicomError";
+  constructor(message: string, options?: ErrorOptions) {
+    super(422, ERROR_CODES.unsupportedDicom, message, options);
   }
 }
 
@@ -220,6 +233,7 @@ const FROM_DATA = {
   PayloadTooLargeError: ({ code, message }) => new PayloadTooLargeError(code, message),
   UnsupportedMediaTypeError: ({ message }) => new UnsupportedMediaTypeError(message),
   UnusableImageError: ({ message }) => new UnusableImageError(message),
+  UnsupportedDicomError: ({ message }) => new UnsupportedDicomError(message),
   // toData() always sets the verdict of this subclass.
   NotAChestXrayError: ({ verdict }) => new NotAChestXrayError(verdict!),
   InternalError: ({ message }) => new InternalError(message),

@@ -29,10 +29,11 @@ export const IMAGE_LIMITS = {
   /**
    * Above this many declared pixels, the file must hold at least `minBytesPerPixel` of its type: a few
    * kilobytes declaring 25 MP (found by `npm run fuzz`) decode to a blank image in up to 2 s and 1 GB. The
-   * real X-rays in ../shared/data hold at least 0.06 bytes a pixel as JPEG; lossless PNG holds far more.
+   * real X-rays in ../shared/data hold at least 0.06 bytes a pixel as JPEG; lossless PNG holds far more. A DICOM
+   * may hold lossy JPEG or JPEG 2000, so it is held to JPEG's figure (its uncompressed pixel data is checked exactly).
    */
   densityCheckAbovePixels: 4_000_000,
-  minBytesPerPixel: { "image/jpeg": 0.005, "image/png": 0.05 },
+  minBytesPerPixel: { "image/jpeg": 0.005, "image/png": 0.05, "application/dicom": 0.005 },
   /** Smallest side the model can say anything about once the image is scaled to its input. */
   minSide: 64,
   /** Widest aspect ratio (long side / short side) that still looks like a chest X-ray. */
@@ -96,6 +97,7 @@ export const BATCH_LIMITS = {
 export const SUPPORTED_IMAGE_TYPES = {
   "image/jpeg": "JPEG",
   "image/png": "PNG",
+  "application/dicom": "DICOM",
 } as const;
 
 export type SupportedImageType = keyof typeof SUPPORTED_IMAGE_TYPES;

@@ -1,12 +1,33 @@
 import { imageSize } from "image-size";
 import { IMAGE_LIMITS, SUPPORTED_IMAGE_TYPES, type SupportedImageType } from "../limits.js";
 import { ERROR_CODES, PayloadTooLargeError, UnsupportedMediaTypeError, UnusableImageError } from "../errors.js";
+import { isDicom } from "../dicom/dicom-signature.js";
+import { readDicomImage, type DicomImage } from "../dicom/read-dicom-image.js";
 
-/** What an image says about itself before a single pixel is decoded. */
+/**
+ * What a DICOM file says about its image that the answer and the logs may repeat: nothing else from its header
+ * (names, IDs, dates) ever leaves the preprocessing.
+ */
+export interface DicomSource {
+  modality: string;
+  photometricInterpretation: string;
+  bitsStored: number;
+  transferSyntax: string;
+}
+
+/** What an image says about itself before a single pixel is decoded; plain data, so it crosses worker threads. */
 export interface ImageHeader {
   type: SupportedImageType;
   width: number;
   height: number;
+  /** DICOM only. */
+  source?: DicomSource;
+}
+
+/** A checked upload: its header, and for a DICOM file the parsed image its decoder reads. */
+export interface CheckedImage {
+  header: ImageHeader;
+  dicom?: DicomImage;
 }
 
 const JPEG_MAGIC = [0xff, 0xd8, 0xff];
@@ -20,23 +41,45 @@ function startsWith(bytes: Uint8Array, magic: readonly number[]): boolean {
 export function sniffImageType(bytes: Uint8Array): SupportedImageType | undefined {
   if (startsWith(bytes, JPEG_MAGIC)) return "image/jpeg";
   if (startsWith(bytes, PNG_MAGIC)) return "image/png";
+  if (isDicom(bytes)) return "application/dicom";
   return undefined;
 }
+
+/** The formats accepted, for messages: "JPEG, PNG or DICOM". */
+const ACCEPTED = Object.values(SUPPORTED_IMAGE_TYPES).join(", ").replace(/, ([^,]*)$/, " or $1");
 
 /**
  * Reads the format and declared dimensions and refuses, before decoding, anything the decoder
  * should not be asked to expand: unknown formats (415), oversized images (413), and images too
- * small or too elongated for the model (422).
+ * small or too elongated for the model (422); a DICOM file's own refusals are readDicomImage's.
  */
 export function readImageHeader(bytes: Uint8Array): ImageHeader {
+  return checkImage(bytes).header;
+}
+
+/** readImageHeader, keeping for a DICOM file what its header parse found, so the decoder does not parse it again. */
+export function checkImage(bytes: Uint8Array): CheckedImage {
   if (bytes.length === 0) {
-    throw new UnusableImageError("The uploaded file is empty; send a JPEG or PNG chest X-ray.");
+    throw new UnusableImageError(`The uploaded file is empty; send a ${ACCEPTED} chest X-ray.`);
   }
   const type = sniffImageType(bytes);
   if (type === undefined) {
-    const accepted = Object.values(SUPPORTED_IMAGE_TYPES).join(" or ");
-    throw new UnsupportedMediaTypeError(`The file is not a ${accepted} image; send a chest X-ray as ${accepted}.`);
+    throw new UnsupportedMediaTypeError(`The file is not a ${ACCEPTED} image; send a chest X-ray as ${ACCEPTED}.`);
   }
+  if (type === "application/dicom") return checkDicom(bytes);
+  return { header: readRasterHeader(bytes, type) };
+}
+
+function checkDicom(bytes: Uint8Array): CheckedImage {
+  const dicom = readDicomImage(bytes);
+  const { columns: width, rows: height } = dicom;
+  assertDimensionsWithinLimits(width, height);
+  assertPlausibleDensity("application/dicom", bytes.length, width, height);
+  const source = { modality: dicom.modality, photometricInterpretation: dicom.photometric, bitsStored: dicom.bitsStored, transferSyntax: dicom.transferSyntax.name };
+  return { header: { type: "application/dicom", width, height, source }, dicom };
+}
+
+function readRasterHeader(bytes: Uint8Array, type: Exclude<SupportedImageType, "application/dicom">): ImageHeader {
   let width: number | undefined;
   let height: number | undefined;
   try {

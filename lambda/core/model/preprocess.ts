@@ -1,9 +1,10 @@
 import { createJimp } from "@jimp/core";
 import png from "@jimp/js-png";
-import scaledJpeg, { jpegDecodeSize } from "./scaled-jpeg-format.js";
+import scaledJpeg, { greyToRgba, jpegDecodeSize } from "./scaled-jpeg-format.js";
 import { JpegDecodeError } from "./libjpeg-turbo/scaled-jpeg-decoder.js";
 import { UnusableImageError } from "../errors.js";
-import { readImageHeader, type ImageHeader } from "./image-header.js";
+import { checkImage, type ImageHeader } from "./image-header.js";
+import { decodeDicomGrey } from "../dicom/decode-dicom.js";
 import { downscaleToGrey } from "./area-downscale.js";
 import { greyToTensor } from "./grey-tensor.js";
 import type { PreprocessingSpec } from "./preprocessing-spec.js";
@@ -21,14 +22,19 @@ export interface PreprocessedImage {
 
 /**
  * The one preprocessing implementation, used by serving and by the training export: checks the
- * header, decodes (applying EXIF orientation), scales to the model input in grey, equalises and
- * normalises as the spec says.
+ * header, decodes (applying EXIF orientation; a DICOM file to the grey image a viewer shows), scales
+ * to the model input in grey, equalises and normalises as the spec says.
  */
 export async function preprocessImage(bytes: Uint8Array, spec: PreprocessingSpec): Promise<PreprocessedImage> {
-  const header = readImageHeader(bytes);
-  const { bitmap } = await decodeImage(bytes, header, spec);
+  const { header, dicom } = checkImage(bytes);
+  const bitmap = dicom ? dicomBitmap(await decodeDicomGrey(dicom)) : (await decodeImage(bytes, header, spec)).bitmap;
   const grey = downscaleToGrey(bitmap.data, bitmap.width, bitmap.height, spec.width, spec.height);
   return { header, tensor: greyToTensor(grey, spec) };
+}
+
+/** A DICOM image's display grey in the RGBA layout the JPEG decoder hands on, so both take the same steps after. */
+function dicomBitmap({ data, width, height }: { data: Uint8Array; width: number; height: number }) {
+  return { data: greyToRgba(data), width, height };
 }
 
 /**
