@@ -16,7 +16,7 @@ import { FORMATS, progressBar, rowWriter, type Format } from "./cli/output.js";
 
 const commandLine = parseCommandLine({
   command: "pneumonia-classify",
-  summary: "Classifies chest X-rays (JPEG or PNG files, folders searched for them, globs) against the API and writes one row per input.",
+  summary: "Classifies chest X-rays (JPEG, PNG or DICOM files, folders searched for them, globs) against the API and writes one row per input.",
   operands: "FILE|FOLDER|GLOB...",
   synopsis: "--url URL [options] FILE|FOLDER|GLOB...",
   options: {

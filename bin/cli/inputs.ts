@@ -1,10 +1,10 @@
 import { stat } from "node:fs/promises";
 import { glob } from "tinyglobby";
 
-const IMAGE_PATTERN = "**/*.{jpg,jpeg,png,JPG,JPEG,PNG}";
+const IMAGE_PATTERN = "**/*.{jpg,jpeg,png,dcm,JPG,JPEG,PNG,DCM}";
 
 /**
- * Expands the command line's files, folders (searched recursively for JPEG and PNG) and glob patterns into a
+ * Expands the command line's files, folders (searched recursively for JPEG, PNG and DICOM `.dcm`) and glob patterns into a
  * sorted list of files. A named file is kept whatever its extension: the server judges its bytes.
  */
 export async function expandInputs(args: readonly string[]): Promise<string[]> {

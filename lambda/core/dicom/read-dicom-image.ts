@@ -3,6 +3,7 @@ import dicomParser, { type DataSet, type Element } from "dicom-parser";
 import { IMAGE_LIMITS } from "../limits.js";
 import { UnsupportedDicomError, UnsupportedMediaTypeError, UnusableImageError } from "../errors.js";
 import { hasDicomPreamble } from "./dicom-signature.js";
+import { assertDimensionsWithinLimits } from "../model/assert-dimensions.js";
 import { IMPLICIT_VR_LITTLE_ENDIAN, READ_TRANSFER_SYNTAX_NAMES, TRANSFER_SYNTAXES, describeTransferSyntax, type TransferSyntax } from "./transfer-syntaxes.js";
 
 /** How stored values become what a viewer shows (PS3.3 C.11.2): the first window, a VOI LUT, or neither. */
@@ -19,7 +20,9 @@ export type VoiTransform =
 export interface DicomImage {
   transferSyntax: TransferSyntax;
   modality: string;
-  photometric: "MONOCHROME1" | "MONOCHROME2";
+  /** MONOCHROME1 or MONOCHROME2; YBR_FULL or YBR_FULL_422 only for a JPEG frame, read as its luma. */
+  photometric: "MONOCHROME1" | "MONOCHROME2" | "YBR_FULL" | "YBR_FULL_422";
+  samplesPerPixel: 1 | 3;
   rows: number;
   columns: number;
   bitsAllocated: 8 | 16;
@@ -121,10 +124,18 @@ function assertRadiograph(dataSet: DataSet): string {
   );
 }
 
-function photometricOf(dataSet: DataSet): DicomImage["photometric"] {
+/**
+ * Greyscale, or a JPEG frame of a grey X-ray stored as YCbCr (what img2dcm makes of an exported JPEG X-ray): read
+ * as its luma, as an uploaded colour JPEG is, and left to the out-of-distribution gate like one. Any other colour
+ * is refused.
+ */
+function photometricOf(dataSet: DataSet, transferSyntax: TransferSyntax): Pick<DicomImage, "photometric" | "samplesPerPixel"> {
   const photometric = (dataSet.string(TAG.photometric) ?? "").toUpperCase();
   const samples = dataSet.uint16(TAG.samplesPerPixel) ?? 1;
-  if ((photometric === "MONOCHROME1" || photometric === "MONOCHROME2") && samples === 1) return photometric;
+  if ((photometric === "MONOCHROME1" || photometric === "MONOCHROME2") && samples === 1) return { photometric, samplesPerPixel: 1 };
+  if ((photometric === "YBR_FULL_422" || photometric === "YBR_FULL") && samples === 3 && transferSyntax.encoding === "jpeg") {
+    return { photometric, samplesPerPixel: 3 };
+  }
   throw new UnsupportedDicomError(
     `The DICOM image is ${photometric ? quoted(photometric) : "of no declared photometric interpretation"} with ${samples} sample(s) a pixel, not greyscale (MONOCHROME1 or MONOCHROME2); ${HOW_TO_SEND}.`,
   );
@@ -204,28 +215,32 @@ function pixelDataOf(dataSet: DataSet, element: Element, image: Pick<DicomImage,
 /**
  * Reads a DICOM file's header and refuses, before decoding, anything the model should not see or a decoder
  * should not be asked to expand: an unread transfer syntax (415), no pixel data, several frames, colour, a
- * modality that is not a radiograph (422 UNSUPPORTED_DICOM), and a file whose pixel data does not hold what
- * it declares (422 UNUSABLE_IMAGE). The caller checks Rows x Columns against the pixel limits.
+ * modality that is not a radiograph (422 UNSUPPORTED_DICOM), Rows x Columns over the pixel limits shared with
+ * JPEG and PNG (413) and a file whose pixel data does not hold what it declares (422 UNUSABLE_IMAGE).
  */
 export function readDicomImage(bytes: Uint8Array): DicomImage {
   const dataSet = parse(bytes);
   const transferSyntax = transferSyntaxOf(dataSet, bytes);
   const pixelElement = dataSet.elements[TAG.pixelData];
   if (!pixelElement) {
-    throw new UnsupportedDicomError(`The DICOM file holds no image (no pixel data: a report, a plan or a presentation state, say); ${HOW_TO_SEND}.`);
+    throw new UnsupportedDicomError(
+      `The DICOM file holds no pixel data: it is not an image (a report, a plan or a presentation state, say), or it is cut short; ${HOW_TO_SEND}.`,
+    );
   }
   assertSingleFrame(dataSet);
-  const photometric = photometricOf(dataSet);
+  const { photometric, samplesPerPixel } = photometricOf(dataSet, transferSyntax);
   const modality = assertRadiograph(dataSet);
   const bits = bitsOf(dataSet);
   const rows = dataSet.uint16(TAG.rows) ?? 0;
   const columns = dataSet.uint16(TAG.columns) ?? 0;
   if (rows === 0 || columns === 0) throw new UnusableImageError("The DICOM header declares no image size (Rows and Columns); the file is corrupt. Send the original file.");
+  assertDimensionsWithinLimits(columns, rows);
   const pixelData = pixelDataOf(dataSet, pixelElement, { rows, columns, bitsAllocated: bits.bitsAllocated, transferSyntax });
   return {
     transferSyntax,
     modality,
     photometric,
+    samplesPerPixel,
     rows,
     columns,
     ...bits,

@@ -12,7 +12,7 @@ import { parseImageUploads, type UploadedFile } from "./multipart.js";
 import { openApiDocument } from "./openapi.js";
 import { renderDocsPage } from "./docs-page.js";
 import { logger } from "../logger.js";
-import { millis, type ImageClassifier } from "../model/image-classifier.js";
+import { millis, type ImageClassification, type ImageClassifier } from "../model/image-classifier.js";
 import type { Classification } from "../model/onnx-model.js";
 import { SERVER_ROUTES, type RouteName } from "./routes.js";
 import { batchTooLargeError, bodyTooLargeError, type ApiHost } from "./api-host.js";
@@ -58,8 +58,16 @@ async function readUploads(request: CoreRequest, maxFiles: number, maxBodyBytes:
 
 const modelOf = ({ manifest }: ImageClassifier): ModelRef => ({ name: manifest.name, version: manifest.version });
 
-/** What a client reads of a classification: the gate's verdict stays inside, so an accepted image's answer is as before. */
-const clientAnswer = ({ prediction, probability, probabilities }: Classification) => ({ prediction, probability, probabilities });
+/**
+ * What a client reads of a classification: the gate's verdict stays inside, so an accepted image's answer is as
+ * before; a DICOM file's answer adds `source`, the four header fields the service may repeat.
+ */
+const clientAnswer = ({ result: { prediction, probability, probabilities }, header: { source } }: ImageClassification) => ({
+  prediction,
+  probability,
+  probabilities,
+  ...(source ? { source } : {}),
+});
 
 async function classify(request: CoreRequest, { deps, host, record }: RouteContext): Promise<CoreResponse> {
   const started = performance.now();
@@ -75,10 +83,10 @@ async function classify(request: CoreRequest, { deps, host, record }: RouteConte
   logger.info("classified", {
     outcome: result.prediction,
     probability: result.probability,
-    image: { type: header.type, width: header.width, height: header.height, bytes: upload!.bytes.length },
+    image: { type: header.type, width: header.width, height: header.height, bytes: upload!.bytes.length, source: header.source },
     timingsMs: timings,
   });
-  return jsonResponse(200, { ...clientAnswer(result), model: modelOf(images), timingsMs: timings });
+  return jsonResponse(200, { ...clientAnswer(outcome!), model: modelOf(images), timingsMs: timings });
 }
 
 /** Several X-rays in one form: one result or one error per file, in the form's order. */
@@ -92,7 +100,7 @@ async function classifyBatch(request: CoreRequest, { deps, record }: RouteContex
   const results = outcomes.map((outcome, i) => {
     const file = uploads[i]!.filename;
     if (outcome instanceof ApiError) return { file, status: outcome.status, ...outcome.toBody() };
-    return { file, status: 200, ...clientAnswer(outcome.result) };
+    return { file, status: 200, ...clientAnswer(outcome) };
   });
   const timingsMs = { parse: millis(started, parsed), total: millis(started) };
   logger.info("classified batch", {

@@ -6,7 +6,7 @@ import { BadRequestError, ApiError, ERROR_CODES, PayloadTooLargeError, Unsupport
 export interface UploadedFile {
   /** File name as the client sent it; never trusted as a path. */
   filename: string;
-  /** Content type as the client declared it; the bytes decide the real type. */
+  /** Content type as the client declared it (image/jpeg, application/dicom, application/octet-stream, none...); the bytes decide the real type. */
   declaredType: string;
   bytes: Buffer;
 }
@@ -83,7 +83,7 @@ function collectUploads(parser: busboy.Busboy, body: Buffer, maxFiles: number): 
       uploads.push(file);
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
       stream.on("limit", () =>
-        fail(new PayloadTooLargeError(ERROR_CODES.payloadTooLarge, `${describe(file, uploads.length, maxFiles)} is over ${mib(IMAGE_LIMITS.maxFileBytes)}; send a smaller JPEG or PNG.`)),
+        fail(new PayloadTooLargeError(ERROR_CODES.payloadTooLarge, `${describe(file, uploads.length, maxFiles)} is over ${mib(IMAGE_LIMITS.maxFileBytes)}; send a smaller JPEG, PNG or DICOM file.`)),
       );
       stream.on("end", () => {
         file.bytes = Buffer.concat(chunks);

@@ -2,6 +2,7 @@ import { ERROR_CODES } from "../errors.js";
 import { BATCH_LIMITS, FORM_LIMITS, IMAGE_LIMITS, mib } from "../limits.js";
 import { LABELS } from "../model/manifest.js";
 import type { RouteName } from "./routes.js";
+import { READ_TRANSFER_SYNTAX_NAMES } from "../dicom/transfer-syntaxes.js";
 import { bodyLimitWords, type ApiHost } from "./api-host.js";
 
 const errorResponse = (description: string) => ({
@@ -10,8 +11,12 @@ const errorResponse = (description: string) => ({
 });
 
 const IMAGE_RULES =
-  `JPEG or PNG, at most ${IMAGE_LIMITS.maxSide} pixels a side and ${IMAGE_LIMITS.maxPixels / 1e6} megapixels; ` +
-  `at least ${IMAGE_LIMITS.minSide} pixels a side`;
+  `JPEG, PNG or DICOM, at most ${IMAGE_LIMITS.maxSide} pixels a side and ${IMAGE_LIMITS.maxPixels / 1e6} megapixels; ` +
+  `at least ${IMAGE_LIMITS.minSide} pixels a side. The type is judged by the file's bytes, whatever the part's declared type ` +
+  `(application/dicom, application/octet-stream or none). A DICOM file (with or without its 128-byte preamble and file meta) must be ` +
+  `a single-frame greyscale radiograph (CR, DX, or a DX-like secondary capture; MONOCHROME1 or MONOCHROME2, 8 to 16 bits stored) in one of: ` +
+  `${READ_TRANSFER_SYNTAX_NAMES.join(", ")} (12-bit JPEG Extended excepted). It is rendered as a viewer shows it (rescale, the first window or ` +
+  `the VOI LUT, else the full range of its values; MONOCHROME1 and Presentation LUT Shape INVERSE inverted)`;
 
 /** The classify route's size rule on a host: its own body limit, and where larger bodies go. */
 function classifySizeRule(host: ApiHost): string {
@@ -30,8 +35,8 @@ const fileForm = (multiple: boolean) => ({
         required: [FORM_LIMITS.fileField],
         properties: {
           [FORM_LIMITS.fileField]: multiple
-            ? { type: "array", items: { type: "string", format: "binary" }, description: "The X-rays, JPEG or PNG" }
-            : { type: "string", format: "binary", description: "The X-ray, JPEG or PNG" },
+            ? { type: "array", items: { type: "string", format: "binary" }, description: "The X-rays, JPEG, PNG or DICOM" }
+            : { type: "string", format: "binary", description: "The X-ray, JPEG, PNG or DICOM" },
         },
       },
     },
@@ -48,9 +53,10 @@ const operations = (host: ApiHost): Record<RouteName, object> => ({
       "200": { description: "The model's answer", content: { "application/json": { schema: { $ref: "#/components/schemas/Classification" } } } },
       "400": errorResponse("The form is malformed, or has no file, an empty file or several files"),
       "413": errorResponse("The body, the file or the image's dimensions are over a limit"),
-      "415": errorResponse("Not multipart/form-data, or the file is not a JPEG or PNG"),
+      "415": errorResponse("Not multipart/form-data, the file is not a JPEG, PNG or DICOM, or a DICOM file in a transfer syntax not read (named in the message)"),
       "422": errorResponse(
-        "A JPEG or PNG the model cannot use: corrupt, too small or too elongated (UNUSABLE_IMAGE); or an image that does not look like " +
+        "A JPEG, PNG or DICOM the model cannot use: corrupt, lying about its sizes, too small or too elongated (UNUSABLE_IMAGE); a DICOM file " +
+          "that is not a single-frame greyscale radiograph: no pixel data, several frames, colour, CT, MR... (UNSUPPORTED_DICOM); or an image that does not look like " +
           "a frontal pediatric chest X-ray like those the model was trained on (NOT_A_CHEST_XRAY: a photo, a screenshot, a document, " +
           "another modality or body part, a sideways, inverted or cropped X-ray, an adult's X-ray), with the gate's score and threshold",
       ),
@@ -114,6 +120,16 @@ export function openApiDocument(model: { name: string; version: string } | undef
             probabilities: {
               type: "object",
               properties: Object.fromEntries(LABELS.map((label) => [label, { type: "number" }])),
+            },
+            source: {
+              type: "object",
+              description: "DICOM input only: the only header fields the service repeats (nothing else from the header is logged or answered)",
+              properties: {
+                modality: { type: "string" },
+                photometricInterpretation: { type: "string" },
+                bitsStored: { type: "integer" },
+                transferSyntax: { type: "string" },
+              },
             },
             model: { type: "object", properties: { name: { type: "string" }, version: { type: "string" } } },
             timingsMs: {

@@ -1,8 +1,9 @@
 import { imageSize } from "image-size";
 import { IMAGE_LIMITS, SUPPORTED_IMAGE_TYPES, type SupportedImageType } from "../limits.js";
-import { ERROR_CODES, PayloadTooLargeError, UnsupportedMediaTypeError, UnusableImageError } from "../errors.js";
+import { UnsupportedMediaTypeError, UnusableImageError } from "../errors.js";
 import { isDicom } from "../dicom/dicom-signature.js";
 import { readDicomImage, type DicomImage } from "../dicom/read-dicom-image.js";
+import { assertDimensionsWithinLimits } from "./assert-dimensions.js";
 
 /**
  * What a DICOM file says about its image that the answer and the logs may repeat: nothing else from its header
@@ -73,7 +74,6 @@ export function checkImage(bytes: Uint8Array): CheckedImage {
 function checkDicom(bytes: Uint8Array): CheckedImage {
   const dicom = readDicomImage(bytes);
   const { columns: width, rows: height } = dicom;
-  assertDimensionsWithinLimits(width, height);
   assertPlausibleDensity("application/dicom", bytes.length, width, height);
   const source = { modality: dicom.modality, photometricInterpretation: dicom.photometric, bitsStored: dicom.bitsStored, transferSyntax: dicom.transferSyntax.name };
   return { header: { type: "application/dicom", width, height, source }, dicom };
@@ -122,24 +122,4 @@ function assertJpegComplete(bytes: Uint8Array): void {
     if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) return;
   }
   throw new UnusableImageError("The JPEG is truncated: it has no end-of-image marker. Send the whole file.");
-}
-
-function assertDimensionsWithinLimits(width: number, height: number): void {
-  const { maxPixels, maxSide, minSide, maxAspectRatio } = IMAGE_LIMITS;
-  if (width > maxSide || height > maxSide || width * height > maxPixels) {
-    throw new PayloadTooLargeError(
-      ERROR_CODES.imageTooLarge,
-      `The image declares ${width}x${height} pixels; the limit is ${maxSide} pixels a side and ${maxPixels / 1e6} megapixels. Downscale it and retry.`,
-    );
-  }
-  if (Math.min(width, height) < minSide) {
-    throw new UnusableImageError(
-      `The image is ${width}x${height} pixels; the model needs at least ${minSide} pixels a side. Send the full-resolution X-ray.`,
-    );
-  }
-  if (Math.max(width, height) / Math.min(width, height) > maxAspectRatio) {
-    throw new UnusableImageError(
-      `The image is ${width}x${height} pixels, more elongated than ${maxAspectRatio}:1; send an uncropped chest X-ray.`,
-    );
-  }
 }

@@ -16,10 +16,10 @@ export interface DeclaredFrame {
  * codestream declaring more pixels than the checked Rows x Columns is a decompression bomb.
  */
 export function assertFrameMatches(image: DicomImage, frame: DeclaredFrame | undefined, codec: string): void {
-  if (frame && frame.width === image.columns && frame.height === image.rows && frame.components === 1) return;
+  if (frame && frame.width === image.columns && frame.height === image.rows && frame.components === image.samplesPerPixel) return;
   const declared = frame ? `${frame.width}x${frame.height} pixels of ${frame.components} component(s)` : "no readable frame header";
   throw new UnusableImageError(
-    `The DICOM file's ${codec} frame declares ${declared}, where its header declares ${image.columns}x${image.rows} grey pixels; the file is corrupt. Send the original file.`,
+    `The DICOM file's ${codec} frame declares ${declared}, where its header declares ${image.columns}x${image.rows} pixels of ${image.samplesPerPixel} component(s); the file is corrupt. Send the original file.`,
   );
 }
 

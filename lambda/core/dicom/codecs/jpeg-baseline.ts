@@ -7,8 +7,9 @@ import { readJpegFrameHeader } from "./jpeg-frame-header.js";
 
 /**
  * Decodes an 8-bit JPEG Baseline or Extended frame at full size with the service's own libjpeg-turbo (the
- * decoder that reads uploaded JPEGs), so this transfer syntax costs no codec of its own. 12-bit frames are
- * refused with 415: that build of libjpeg-turbo reads 8-bit samples only.
+ * decoder that reads uploaded JPEGs), so this transfer syntax costs no codec of its own; a YCbCr frame is read as
+ * its luma, as an uploaded JPEG is. 12-bit frames are refused with 415: that build of libjpeg-turbo reads 8-bit
+ * samples only.
  */
 export function decodeJpegBaseline(image: DicomImage): StoredWords {
   const frame = readJpegFrameHeader(image.pixelData);
