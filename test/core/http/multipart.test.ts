@@ -27,6 +27,26 @@ describe("parseImageUpload", () => {
     expect(upload.declaredType).toBe("image/jpeg");
   });
 
+  it.each([
+    ["application/dicom", "application/dicom"],
+    ["application/octet-stream", "application/octet-stream"],
+    ["no type", undefined],
+  ])("passes a DICOM file declared as %s through byte for byte", async (_what, declared) => {
+    // Prepare: busboy reports a part without Content-Type as text/plain; the bytes decide either way
+    const dicom = Buffer.concat([Buffer.alloc(128), Buffer.from("DICM"), Buffer.from([0, 1, 2, 3, 0x0d, 0x0a, 0xff])]);
+    const type = declared ? `\r\nContent-Type: ${declared}` : "";
+    const body = Buffer.concat([
+      Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="chest.dcm"${type}\r\n\r\n`, "latin1"),
+      dicom,
+      Buffer.from(`\r\n--${BOUNDARY}--\r\n`, "latin1"),
+    ]);
+    // Act
+    const upload = await parseImageUpload(body, MULTIPART);
+    // Assess
+    expect(upload.bytes.equals(dicom)).toBe(true);
+    expect(upload.declaredType).toBe(declared ?? "text/plain");
+  });
+
   it("accepts a text field named files after the file (crashed lambda-multipart-parser)", async () => {
     const form = new FormData();
     form.append("file", new Blob([await anyXray()]), "xray.jpeg");

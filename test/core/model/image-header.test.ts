@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { readImageHeader, sniffImageType } from "../../../lambda/core/model/image-header.js";
+import { radiographElements, writeDicom } from "../../../tools/support/dicom-writer.js";
 import { IMAGE_LIMITS } from "../../../lambda/core/limits.js";
 import { anyXray } from "../../../tools/support/forms.js";
 import { jpegDeclaring } from "../../support/crafted-images.js";
@@ -41,6 +42,28 @@ describe("readImageHeader", () => {
     expect(sniffImageType(jpegDeclaring(100, 100))).toBe("image/jpeg");
     expect(sniffImageType(pngDeclaring(100, 100))).toBe("image/png");
     expect(sniffImageType(Buffer.from("GIF89a"))).toBeUndefined();
+  });
+
+  it("identifies DICOM by its preamble and DICM marker, or as a bare implicit VR little endian dataset", () => {
+    // Prepare
+    const elements = radiographElements({ rows: 64, columns: 64, pixels: new Uint8Array(64 * 64) });
+    // Act and Assess
+    expect(sniffImageType(writeDicom(elements))).toBe("application/dicom");
+    expect(sniffImageType(writeDicom(elements, { transferSyntax: "1.2.840.10008.1.2", part10: false }))).toBe("application/dicom");
+    expect(sniffImageType(writeDicom(elements, { part10: false }))).toBeUndefined(); // a bare explicit VR dataset is not read
+    expect(sniffImageType(Buffer.concat([Buffer.alloc(128), Buffer.from("DICX")]))).toBeUndefined();
+  });
+
+  it("reads a DICOM radiograph's size and the header fields an answer may repeat, and nothing else", () => {
+    // Act
+    const header = readImageHeader(writeDicom(radiographElements({ rows: 70, columns: 90, bitsAllocated: 16, bitsStored: 12, photometric: "MONOCHROME1", pixels: new Uint16Array(70 * 90) })));
+    // Assess
+    expect(header).toEqual({
+      type: "application/dicom",
+      width: 90,
+      height: 70,
+      source: { modality: "DX", photometricInterpretation: "MONOCHROME1", bitsStored: 12, transferSyntax: "Explicit VR Little Endian" },
+    });
   });
 
   it.each([
