@@ -6,16 +6,16 @@
  */
 import { execFileSync, execSync, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler as sourceHandler } from "../../lambda/handler.js";
-import { lambdaContext } from "../../tools/support/api-gateway-events.js";
+import { lambdaContext, restApiEvent } from "../../tools/support/api-gateway-events.js";
 import { dockerStages, lastInstruction, layOutFinalStage, onlyThisPlatformsBinaries, type DockerStage } from "../support/dockerfile.js";
 import { readyUrl } from "../../tools/support/server-process.js";
-import { anyXray } from "../../tools/support/forms.js";
+import { anyXray, encodeForm } from "../../tools/support/forms.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const EVENT_FILE = join(ROOT, "events", "rest-api-classify.json");
@@ -67,18 +67,21 @@ describe("Lambda image (lambda/Dockerfile)", () => {
     if (taskRoot) await rm(taskRoot, { recursive: true, force: true });
   });
 
-  it("copies exactly the bundle, the JPEG decoder's .wasm and licences, the external packages, and the model into the task root", async () => {
+  it("copies exactly the bundle, the JPEG decoder's and DICOM codecs' .wasm and licences, the external packages, and the model into the task root", async () => {
     // Assess
     expect(written).toEqual([
+      "charlswasm_decode.wasm",
       "index.mjs",
       "libjpeg-turbo-grey.wasm",
       "licenses",
       "models/pneumonia-cnn",
       "node_modules/onnxruntime-common",
       "node_modules/onnxruntime-node",
+      "openjpegwasm_decode.wasm",
     ]);
-    expect((await readdir(taskRoot)).sort()).toEqual(["index.mjs", "libjpeg-turbo-grey.wasm", "licenses", "models", "node_modules"]);
+    expect((await readdir(taskRoot)).sort()).toEqual(["charlswasm_decode.wasm", "index.mjs", "libjpeg-turbo-grey.wasm", "licenses", "models", "node_modules", "openjpegwasm_decode.wasm"]);
     expect((await readdir(join(taskRoot, "licenses", "libjpeg-turbo"))).sort()).toEqual(["LICENSE.md", "README.ijg"]);
+    expect(await readdir(join(taskRoot, "licenses", "charls"))).toEqual(["LICENSE"]);
     expect(lastInstruction(stages.at(-1)!, "CMD")).toBe('["index.handler"]');
   });
 
@@ -87,7 +90,10 @@ describe("Lambda image (lambda/Dockerfile)", () => {
     const build = stages.find((stage) => stage.name === "build")!;
     expect(build.instructions).toContainEqual({ keyword: "RUN", args: "npm run build" });
     expect(stages.at(-1)!.copies).toContainEqual(
-      expect.objectContaining({ from: "build", sources: ["/build/dist/lambda/index.mjs", "/build/dist/lambda/libjpeg-turbo-grey.wasm"] }),
+      expect.objectContaining({
+        from: "build",
+        sources: ["/build/dist/lambda/index.mjs", "/build/dist/lambda/libjpeg-turbo-grey.wasm", "/build/dist/lambda/openjpegwasm_decode.wasm", "/build/dist/lambda/charlswasm_decode.wasm"],
+      }),
     );
   });
 
@@ -98,6 +104,42 @@ describe("Lambda image (lambda/Dockerfile)", () => {
     const packages = importedPackages(bundle);
     // Assess
     expect(packages).toEqual([...EXTERNAL_PACKAGES, ...OPTIONAL_REQUIRES].sort());
+  });
+
+  it("answers a JPEG 2000 and a JPEG-LS DICOM file from the task root alone, the codecs' .wasm read from beside the bundle", async () => {
+    // Prepare: forms carrying the transcodes, as API Gateway would pass them
+    const events = await Promise.all(
+      ["CR-MONO1-10-j2k.dcm", "CR-MONO1-10-jpegls.dcm"].map(async (name) => {
+        const form = new FormData();
+        form.append("file", new Blob([await readFile(join(ROOT, "test/fixtures/dicom/transcodes", name))]), name);
+        const { body, contentType } = await encodeForm(form);
+        return restApiEvent({ headers: { "content-type": contentType }, body });
+      }),
+    );
+    const invoke = `
+      import { pathToFileURL } from "node:url";
+      const module = await import(pathToFileURL(process.env.LAMBDA_TASK_ROOT + "/index.mjs").href);
+      const context = { ...JSON.parse(process.env.CONTEXT), getRemainingTimeInMillis: () => 30000 };
+      const results = [];
+      const { readFileSync } = await import("node:fs");
+      for (const event of JSON.parse(readFileSync(process.env.EVENTS_FILE, "utf8"))) results.push(await module.handler(event, context));
+      process.stdout.write("RESULT " + JSON.stringify(results) + "\\n", () => process.exit(0));
+    `;
+    const eventsFile = `${taskRoot}-dicom-events.json`;
+    await writeFile(eventsFile, JSON.stringify(events));
+    // Act
+    const child = spawnSync(process.execPath, ["--input-type=module", "-e", invoke], {
+      cwd: tmpdir(),
+      env: { ...BARE_ENV, LAMBDA_TASK_ROOT: taskRoot, EVENTS_FILE: eventsFile, CONTEXT: JSON.stringify(lambdaContext), POWERTOOLS_LOG_LEVEL: "SILENT" },
+      encoding: "utf8",
+      timeout: 60_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    await rm(eventsFile);
+    // Assess: decoded and answered (the gate refuses this adult's X-ray; a decoding failure would be UNUSABLE_IMAGE)
+    expect(child.status, child.stderr).toBe(0);
+    const results = JSON.parse(child.stdout.split("\n").find((line) => line.startsWith("RESULT "))!.slice("RESULT ".length)) as { body: string }[];
+    for (const result of results) expect(JSON.parse(result.body)).toMatchObject({ error: { code: "NOT_A_CHEST_XRAY" } });
   });
 
   it("answers the sample REST API event from the task root alone, as the source handler does", async () => {
@@ -160,9 +202,10 @@ describe("GPU image (lambda/Dockerfile.gpu), run on the CPU", () => {
     if (appDir) await rm(appDir, { recursive: true, force: true });
   });
 
-  it("copies exactly the batching server's bundles, the JPEG decoder's .wasm and licences, onnxruntime-node with its runtime dependency, and the model into the app folder", async () => {
+  it("copies exactly the batching server's bundles, the JPEG decoder's and DICOM codecs' .wasm and licences, onnxruntime-node with its runtime dependency, and the model into the app folder", async () => {
     // Assess
     expect(written).toEqual([
+      "charlswasm_decode.wasm",
       "gpu-server.mjs",
       "inference-worker.mjs",
       "libjpeg-turbo-grey.wasm",
@@ -170,9 +213,20 @@ describe("GPU image (lambda/Dockerfile.gpu), run on the CPU", () => {
       "models/pneumonia-cnn",
       "node_modules/onnxruntime-common",
       "node_modules/onnxruntime-node",
+      "openjpegwasm_decode.wasm",
       "preprocess-worker.mjs",
     ]);
-    expect((await readdir(appDir)).sort()).toEqual(["gpu-server.mjs", "inference-worker.mjs", "libjpeg-turbo-grey.wasm", "licenses", "models", "node_modules", "preprocess-worker.mjs"]);
+    expect((await readdir(appDir)).sort()).toEqual([
+      "charlswasm_decode.wasm",
+      "gpu-server.mjs",
+      "inference-worker.mjs",
+      "libjpeg-turbo-grey.wasm",
+      "licenses",
+      "models",
+      "node_modules",
+      "openjpegwasm_decode.wasm",
+      "preprocess-worker.mjs",
+    ]);
     expect((await readdir(join(appDir, "licenses", "libjpeg-turbo"))).sort()).toEqual(["LICENSE.md", "README.ijg"]);
   });
 
