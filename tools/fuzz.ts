@@ -6,7 +6,11 @@
  * input again, in a fresh worker.
  *
  * Seeds: forms built with imageForm from the X-ray fixtures, the raw fixture JPEGs, small JPEGs made from a
- * fixture with sharp, small PNGs made with pngjs, and hand-written forms no browser would send. Mutations:
+ * fixture with sharp, small PNGs made with pngjs, and hand-written forms no browser would send; for --target
+ * dicom, small DICOM files in every transfer syntax read (test/fixtures/dicom/small and tools/support/dicom-writer.ts).
+ * DICOM mutations: element lengths (lying, undefined), Rows/Columns and bit attributes, fragment lengths and
+ * truncation, codec frame headers declaring large sizes (bombs), deeply nested undefined-length sequences, and
+ * the transfer syntax swapped. Other mutations:
  * bit flips, byte insert/delete, chunk duplication, truncation, splicing two seeds, "interesting" values
  * (0x00, 0xFF, 0x7F, 0x80, boundaries, big 16/32-bit lengths) written over JPEG segment lengths, SOF fields,
  * PNG chunk lengths and IHDR fields, and boundary / part-header / Content-Type tampering for forms.
@@ -38,7 +42,7 @@ import { buildSeeds } from "./fuzz/seeds.js";
 import { exitCodeOf, formatSummary } from "./fuzz/summary.js";
 import { WorkerHost } from "./fuzz/worker-host.js";
 
-const TARGETS = ["multipart", "image", "both"] as const;
+const TARGETS = ["multipart", "image", "dicom", "both"] as const;
 
 const commandLine = parseCommandLine({
   command: "npm run fuzz --",
@@ -48,7 +52,7 @@ const commandLine = parseCommandLine({
   options: {
     seconds: { type: "string", value: "S", default: "60", doc: "how long to run" },
     seed: { type: "string", value: "N", doc: "seed of the input sequence, 0 to 4294967295 (default: from the clock)" },
-    target: { type: "string", value: TARGETS.join("|"), default: "both", doc: "the parser(s) to drive" },
+    target: { type: "string", value: TARGETS.join("|"), default: "both", doc: "the parser(s) to drive: both is multipart and image (JPEG/PNG); dicom drives the image entry point with DICOM files" },
     iterations: { type: "string", value: "N", doc: "stop after N inputs; with --seed, a run exactly repeatable" },
     "timeout-ms": { type: "string", value: "MS", default: "2000", doc: "an input running longer is a hang" },
     "slow-ms": { type: "string", value: "MS", default: "500", doc: "an input running longer is reported as slow" },

@@ -4,6 +4,7 @@ import { formMutators } from "./form-mutators.js";
 import { jpegMutators } from "./jpeg-mutators.js";
 import type { MutationContext, Mutator, Seed } from "./mutator.js";
 import { pngMutators } from "./png-mutators.js";
+import { dicomMutators } from "./dicom-mutators.js";
 import type { FuzzInput, Target } from "./protocol.js";
 import type { Random } from "./random.js";
 
@@ -15,6 +16,10 @@ const IMAGE_MUTATORS: [string, Mutator, number][] = [
   ...Object.entries(byteMutators).map(([name, m]) => [name, m, name === "splice" ? 1 : 2] as [string, Mutator, number]),
   ...Object.entries(jpegMutators).map(([name, m]) => [name, m, 3] as [string, Mutator, number]),
   ...Object.entries(pngMutators).map(([name, m]) => [name, m, 3] as [string, Mutator, number]),
+];
+const DICOM_MUTATORS: [string, Mutator, number][] = [
+  ...Object.entries(byteMutators).map(([name, m]) => [name, m, name === "splice" ? 1 : 2] as [string, Mutator, number]),
+  ...Object.entries(dicomMutators).map(([name, m]) => [name, m, 3] as [string, Mutator, number]),
 ];
 const FORM_MUTATORS: [string, Mutator, number][] = [
   ...Object.entries(byteMutators).map(([name, m]) => [name, m, 2] as [string, Mutator, number]),
@@ -37,7 +42,7 @@ export function generate(rng: Random, iteration: number, target: Target, seeds: 
   const seed = pickWeighted(rng, pool, (s) => s.weight);
   const input = { bytes: seed.bytes, contentType: seed.contentType };
   const ctx: MutationContext = { target, seeds: pool };
-  const table = target === "image" ? IMAGE_MUTATORS : FORM_MUTATORS;
+  const table = target === "image" ? IMAGE_MUTATORS : target === "dicom" ? DICOM_MUTATORS : FORM_MUTATORS;
   const wanted = rng.chance(0.5) ? 1 : rng.between(2, 4);
   const applied: string[] = [];
   for (let attempt = 0; applied.length < wanted && attempt < wanted * 4; attempt++) {

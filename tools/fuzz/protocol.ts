@@ -2,7 +2,8 @@ import { inspect } from "node:util";
 import type { PreprocessingSpec } from "../../lambda/core/model/preprocessing-spec.js";
 
 /** Which parser an input is for: the multipart form parser or the image entry point. */
-export type Target = "multipart" | "image";
+/** The parser driven: the multipart form parser, or the image entry point with JPEG/PNG or with DICOM inputs. */
+export type Target = "multipart" | "image" | "dicom";
 
 /** One fuzz input, as generated on the main thread. */
 export interface FuzzInput {

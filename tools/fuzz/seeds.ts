@@ -1,8 +1,44 @@
-import { readFile } from "node:fs/promises";
-import { basename } from "node:path";
+import { readFile, readdir } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { latin1 } from "./mutator.js";
 import type { Seed } from "./mutator.js";
 import type { Target, WorkerData } from "./protocol.js";
+
+/**
+ * Small DICOM files in every transfer syntax read: the committed crops of a real CR (compressed by dcmtk and
+ * GDCM), and files written here in the other layouts (bare dataset, implicit, big endian, deflated, a VOI LUT
+ * in a sequence, signed with a rescale, a YCbCr JPEG frame).
+ */
+async function dicomSeeds(colourJpeg: Uint8Array): Promise<[string, Uint8Array][]> {
+  const { radiographElements, writeDicom } = await import("../support/dicom-writer.js");
+  const folder = "test/fixtures/dicom/small";
+  const files: [string, Uint8Array][] = await Promise.all((await readdir(folder)).sort().map(async (name) => [name, await readFile(join(folder, name))] as [string, Uint8Array]));
+  const [rows, columns] = [72, 64];
+  const ramp = Uint16Array.from({ length: rows * columns }, (_, i) => (i * 37) % 1024);
+  const base = { rows, columns, bitsAllocated: 16 as const, bitsStored: 10, pixels: ramp, window: { center: 512, width: 1024 } };
+  const lut = { tag: 0x00283010, vr: "SQ", value: { items: [[
+    { tag: 0x00283002, vr: "US", value: [1024, 0, 8] },
+    { tag: 0x00283006, vr: "OW", value: Uint16Array.from({ length: 1024 }, (_, i) => i >> 2) },
+  ]] }, undefinedLength: true };
+  return [
+    ...files,
+    ["bare-implicit.dcm", writeDicom(radiographElements(base), { transferSyntax: "1.2.840.10008.1.2", part10: false })],
+    ["implicit.dcm", writeDicom(radiographElements(base), { transferSyntax: "1.2.840.10008.1.2" })],
+    ["big-endian.dcm", writeDicom(radiographElements(base), { transferSyntax: "1.2.840.10008.1.2.2" })],
+    ["deflated.dcm", writeDicom(radiographElements(base), { transferSyntax: "1.2.840.10008.1.2.1.99" })],
+    ["voi-lut-sequence.dcm", writeDicom(radiographElements({ ...base, window: undefined, extra: [lut] }))],
+    ["signed-rescaled.dcm", writeDicom(radiographElements({ ...base, signed: true, bitsStored: 12, rescale: { slope: 2, intercept: -1024 } }))],
+    [
+      "ybr-jpeg.dcm",
+      writeDicom(
+        radiographElements({ rows: 100, columns: 80, pixels: { fragments: [colourJpeg] } }).map((element) =>
+          element.tag === 0x00280004 ? { ...element, value: "YBR_FULL_422" } : element.tag === 0x00280002 ? { ...element, value: [3] } : element,
+        ),
+        { transferSyntax: "1.2.840.10008.1.2.4.50" },
+      ),
+    ],
+  ];
+}
 
 /**
  * Builds the seeds (fixture JPEGs and forms, small JPEGs and PNGs, hand-written forms) and, from the same images,
@@ -83,10 +119,14 @@ export async function buildSeeds(): Promise<{ seeds: Seed[] } & Omit<WorkerData,
   add("form:raw-many-fields", "multipart", raw(...Array.from({ length: 15 }, (_, i) => text(`f${i}`, "v")), file("file", "z")), ct, 2);
   add("form:raw-quoted-boundary", "multipart", raw(file("file", "q")), `multipart/form-data; boundary="${B}"`, 1);
 
+  const dicom = await dicomSeeds(small[2]![1]);
+  for (const [name, bytes] of dicom) add(`dicom:${name}`, "dicom", bytes, null, 2);
+  const dicomCanary = (name: string) => dicom.find(([seed]) => seed === name)![1];
+
   return {
     seeds,
     canaryImage: xrays[0]!.bytes,
     canaryForm: { body: smallForm.body, contentType: smallForm.contentType },
-    quickCanaries: [small[0]![1], small[1]![1], small.at(-1)![1], png(96, 80, 0, 8)],
+    quickCanaries: [small[0]![1], small[1]![1], small.at(-1)![1], png(96, 80, 0, 8), dicomCanary("cr-crop-j2k.dcm"), dicomCanary("cr-crop-jpegls.dcm")],
   };
 }
