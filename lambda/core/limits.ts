@@ -38,6 +38,13 @@ export const IMAGE_LIMITS = {
   minSide: 64,
   /** Widest aspect ratio (long side / short side) that still looks like a chest X-ray. */
   maxAspectRatio: 4,
+  /**
+   * Time a compressed DICOM frame (JPEG Lossless, JPEG-LS, JPEG 2000) may take to decode on its codec thread, by
+   * its declared size: base + perMegapixel for each megapixel, at most max. `npm run fuzz -- --target dicom`
+   * found JPEG-LS frames on which CharLS never returns; the thread is then ended and the file refused (422).
+   * A 2000x2128 JPEG 2000 X-ray took 2.2 s on this shared 2-core machine; the Lambda function times out at 15 s.
+   */
+  compressedDicomDecodeMs: { base: 3000, perMegapixel: 1000, max: 10_000 },
 } as const;
 
 /** Limits of the AWS services in front of the handler, which the local front reproduces. */

@@ -7,6 +7,7 @@ import sharp, { type Sharp } from "sharp";
 import { imageForm, anyXray } from "../../tools/support/forms.js";
 import { greyPng, jpegDeclaring } from "../support/crafted-images.js";
 import { FORM_LIMITS } from "../../lambda/core/limits.js";
+import { radiographElements, writeDicom, type DicomElement, type RadiographOptions } from "../../tools/support/dicom-writer.js";
 
 /** A request as a client sends it over HTTP. */
 export interface CorpusRequest {
@@ -18,7 +19,7 @@ export interface CorpusRequest {
 export type Expected = number | readonly number[] | { lambda: number; batching: number };
 
 export interface CorpusCase {
-  family: "malformed form" | "wrong type" | "decoder attack" | "size" | "odd but valid";
+  family: "malformed form" | "wrong type" | "decoder attack" | "size" | "odd but valid" | "dicom";
   name: string;
   build: () => Promise<CorpusRequest>;
   expected: Expected;
@@ -73,6 +74,38 @@ async function paddedJpeg(totalBytes: number): Promise<Buffer> {
   return Buffer.concat([xray.subarray(0, 2), ...segments, xray.subarray(2)]);
 }
 
+/** The X-ray's grey pixels, 512 pixels wide, for DICOM files written from them. */
+async function xrayPixels(): Promise<{ data: Buffer; width: number; height: number }> {
+  const { data, info } = await sharp(await smallXray()).grayscale().raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
+}
+
+/** The X-ray as a MONOCHROME1 12-bit DICOM radiograph with a window, `change` applied, written in `transferSyntax`. */
+async function xrayDicom(change: Partial<RadiographOptions> = {}, extra: DicomElement[] = [], transferSyntax?: string, part10 = true): Promise<Buffer> {
+  const { data, width, height } = await xrayPixels();
+  const pixels = Uint16Array.from(data, (level) => (255 - level) * 16);
+  const options: RadiographOptions = { rows: height, columns: width, bitsAllocated: 16, bitsStored: 12, photometric: "MONOCHROME1", window: { center: 2048, width: 4096 }, pixels, extra, ...change };
+  return writeDicom(radiographElements(options), { ...(transferSyntax ? { transferSyntax } : {}), part10 });
+}
+
+/** The X-ray's JPEG bytes in a DICOM file (JPEG Baseline, YCbCr as img2dcm writes a colour JPEG), `frame` standing in for them when given. */
+async function encapsulatedXray(frame?: Buffer): Promise<Buffer> {
+  const jpeg: Buffer = frame ?? (await sharp(await smallXray()).jpeg().toBuffer());
+  const { width, height } = await sharp(jpeg).metadata();
+  const elements = radiographElements({ rows: height!, columns: width!, pixels: { fragments: [jpeg] } }).map((element) =>
+    element.tag === 0x00280004 ? { ...element, value: "YBR_FULL_422" } : element.tag === 0x00280002 ? { ...element, value: [3] } : element,
+  );
+  return writeDicom(elements, { transferSyntax: "1.2.840.10008.1.2.4.50" });
+}
+
+/** The DICOM file with a private sequence nested `depth` times before its pixel data, every sequence and item of undefined length. */
+function withNestedSequence(dicom: Buffer, depth: number): Buffer {
+  const open = Buffer.from("09001010" + "5351" + "0000" + "ffffffff" + "feff00e0" + "ffffffff", "hex");
+  const close = Buffer.from("feff0de0" + "00000000" + "feffdde0" + "00000000", "hex");
+  const pixelData = dicom.indexOf(Buffer.from("e07f1000", "hex"));
+  return Buffer.concat([dicom.subarray(0, pixelData), ...Array<Buffer>(depth).fill(open), ...Array<Buffer>(depth).fill(close), dicom.subarray(pixelData)]);
+}
+
 /** Raw file bytes that fit a base64 event of about `eventBytes` once wrapped in a form. */
 export const CORPUS: readonly CorpusCase[] = [
   // Malformed forms
@@ -94,7 +127,7 @@ export const CORPUS: readonly CorpusCase[] = [
   { family: "wrong type", name: "a urlencoded body", expected: 415, build: async () => raw("file=xray.jpeg", "application/x-www-form-urlencoded") },
   { family: "wrong type", name: "a raw image body", expected: 415, build: async () => raw(await anyXray(), "image/jpeg") },
   { family: "wrong type", name: "SVG", expected: 415, build: async () => asForm(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="512" height="512"><script>alert(1)</script></svg>'), "x.svg", "image/svg+xml") },
-  { family: "wrong type", name: "DICOM", expected: 415, build: async () => asForm(Buffer.concat([Buffer.alloc(128), Buffer.from("DICM"), Buffer.alloc(256)]), "x.dcm", "application/dicom") },
+  { family: "wrong type", name: "a DICOM preamble and marker with nothing after", expected: [415, 422], build: async () => asForm(Buffer.concat([Buffer.alloc(128), Buffer.from("DICM"), Buffer.alloc(256)]), "x.dcm", "application/dicom") },
   { family: "wrong type", name: "GIF", expected: 415, build: async () => asForm(await reencode((i) => i.gif()), "x.gif", "image/gif") },
   { family: "wrong type", name: "BMP", expected: 415, build: async () => { const b = Buffer.alloc(54 + 64 * 64 * 3); b.write("BM", 0, "latin1"); b.writeUInt32LE(b.length, 2); b.writeUInt32LE(54, 10); b.writeUInt32LE(40, 14); b.writeInt32LE(64, 18); b.writeInt32LE(64, 22); b.writeUInt16LE(1, 26); b.writeUInt16LE(24, 28); return asForm(b, "x.bmp", "image/bmp"); } },
   { family: "wrong type", name: "TIFF", expected: 415, build: async () => asForm(await reencode((i) => i.tiff()), "x.tiff", "image/tiff") },
@@ -137,6 +170,25 @@ export const CORPUS: readonly CorpusCase[] = [
   { family: "odd but valid", name: "a 1x1 PNG", expected: 422, build: async () => asForm(await sharp({ create: { width: 1, height: 1, channels: 3, background: "#808080" } }).png().toBuffer(), "x.png", "image/png") },
   { family: "odd but valid", name: "a 4000x100 strip", expected: 422, build: async () => asForm(await sharp(await smallXray()).resize(4000, 100, { fit: "fill" }).jpeg().toBuffer()) },
   { family: "odd but valid", name: "a Unicode file name", expected: 200, build: async () => asForm(await anyXray(), "胸部X線 🫁 ü.jpeg") },
+  // DICOM (issue 12): what a PACS export looks like, and what a crafted file can do
+  { family: "dicom", name: "an X-ray as DICOM (JPEG encapsulated), declared application/dicom", expected: 200, build: async () => asForm(await encapsulatedXray(), "chest.dcm", "application/dicom") },
+  { family: "dicom", name: "an X-ray as DICOM, declared application/octet-stream", expected: 200, build: async () => asForm(await xrayDicom(), "chest.dcm", "application/octet-stream") },
+  { family: "dicom", name: "an X-ray as DICOM with no declared type", expected: 200, build: async () => form(Buffer.concat([Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="chest"\r\n\r\n`, "latin1"), await xrayDicom(), Buffer.from("\r\n", "latin1")])) },
+  { family: "dicom", name: "an X-ray as a bare implicit VR dataset, big endian and deflated copies aside", expected: 200, build: async () => asForm(await xrayDicom({}, [], "1.2.840.10008.1.2", false), "chest.dcm", "application/dicom") },
+  { family: "dicom", name: "an X-ray as deflated DICOM", expected: 200, build: async () => asForm(await xrayDicom({}, [], "1.2.840.10008.1.2.1.99"), "chest.dcm", "application/dicom") },
+  { family: "dicom", name: "a DICOM with no pixel data", expected: 422, build: async () => asForm(writeDicom(radiographElements({ rows: 64, columns: 64, pixels: new Uint8Array(0) }).filter((e) => e.tag !== 0x7fe00010)), "sr.dcm", "application/dicom") },
+  { family: "dicom", name: "a CT DICOM", expected: 422, build: async () => asForm(await xrayDicom({ modality: "CT" }), "ct.dcm", "application/dicom") },
+  { family: "dicom", name: "a multi-frame DICOM", expected: 422, build: async () => asForm(await xrayDicom({}, [{ tag: 0x00280008, vr: "IS", value: "2" }]), "cine.dcm", "application/dicom") },
+  { family: "dicom", name: "a DICOM in High-Throughput JPEG 2000", expected: 415, build: async () => asForm(await xrayDicom({}, [], "1.2.840.10008.1.2.4.201"), "htj2k.dcm", "application/dicom") },
+  { family: "dicom", name: "a DICOM declaring 65535x65535 pixels", expected: 413, build: async () => asForm(writeDicom(radiographElements({ rows: 65535, columns: 65535, pixels: new Uint8Array(4096) })), "huge.dcm", "application/dicom") },
+  { family: "dicom", name: "a DICOM whose pixel data is shorter than Rows x Columns x Bits Allocated", expected: 422, build: async () => asForm(await xrayDicom({ pixels: new Uint16Array(1000) }), "short.dcm", "application/dicom") },
+  { family: "dicom", name: "a DICOM cut short inside its pixel data", expected: 422, build: async () => { const d = await xrayDicom(); return asForm(d.subarray(0, d.length >> 1), "cut.dcm", "application/dicom"); } },
+  { family: "dicom", name: "a DICOM whose pixel data length says 4 GiB", expected: 422, build: async () => asForm(writeDicom(radiographElements({ rows: 64, columns: 64, pixels: new Uint8Array(64 * 64) }), { lyingLengths: new Map([[0x7fe00010, 0xfffffff0]]) }), "liar.dcm", "application/dicom") },
+  { family: "dicom", name: "a DICOM with a sequence nested 20 deep, every length undefined", expected: 200, build: async () => asForm(withNestedSequence(await xrayDicom(), 20), "nested.dcm", "application/dicom") },
+  // dicom-parser reads sequences recursively: this deep, its stack overflows, which readDicomImage refuses as unreadable.
+  { family: "dicom", name: "a DICOM with a sequence nested 20000 deep, every length undefined", expected: 422, build: async () => asForm(withNestedSequence(await xrayDicom(), 20000), "nested.dcm", "application/dicom") },
+  { family: "dicom", name: "a 64x64 DICOM whose JPEG frame declares 5000x5000 (a codec bomb)", expected: 422, build: async () => { const small = Buffer.from(await sharp(await smallXray()).resize(64, 64).jpeg().toBuffer()); const d = await encapsulatedXray(small); const sof = d.indexOf(Buffer.from([0xff, 0xc0])); d.writeUInt16BE(5000, sof + 5); d.writeUInt16BE(5000, sof + 7); return asForm(d, "bomb.dcm", "application/dicom"); } },
+  { family: "dicom", name: "a deflated DICOM that inflates to 100 MB", expected: 422, build: async () => asForm(await xrayDicom({}, [{ tag: 0x00091012, vr: "OB", value: new Uint8Array(100 * 2 ** 20) }], "1.2.840.10008.1.2.1.99"), "inflate-bomb.dcm", "application/dicom") },
   { family: "odd but valid", name: "a path-like file name", expected: 200, build: async () => asForm(await anyXray(), "../../etc/passwd.jpeg") },
 ];
 

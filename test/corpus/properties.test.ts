@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import fc from "fast-check";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -72,6 +74,27 @@ describe("handler properties", () => {
     }
     return out;
   }
+
+  it.each(["cr-crop-j2k.dcm", "cr-crop-jpegls.dcm", "cr-crop-jpeg-lossless-sv1.dcm", "cr-crop-rle.dcm", "cr-crop-explicit-le.dcm"])(
+    "answers any mutation of a DICOM file (%s) in a valid form with a result or a typed 4xx, and nothing escapes",
+    async (name) => {
+      // Prepare
+      const dicom = await readFile(join("test/fixtures/dicom/small", name));
+      await fc.assert(
+        fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 4 }), async (mutations) => {
+          const { body, contentType } = await imageForm(mutate(dicom, mutations), name, "file", "application/dicom");
+          // Act
+          const result = await handler(restApiEvent({ body, headers: { "content-type": contentType } }), lambdaContext);
+          // Assess
+          if (typeof result === "string") throw new Error("the handler answered a bare string");
+          const status = result.statusCode ?? 0;
+          expect(status === 200 || (status >= 400 && status < 500), result.body).toBe(true);
+        }),
+        { numRuns: 100 },
+      );
+      expect(escaped).toEqual([]);
+    },
+  );
 
   it("answers any mutation of a valid form with a result or a typed 4xx, and nothing escapes", async () => {
     await fc.assert(

@@ -24,6 +24,11 @@ const BARE_ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
 
 /** Packages the bundles may import besides Node's own: those esbuild leaves external. */
 const EXTERNAL_PACKAGES = ["onnxruntime-node"];
+/**
+ * Named in the text of the bundles but never imported from them: tsx, in the bootstrap that starts a worker
+ * thread from a .ts module in development (lambda/server/worker-thread.ts); the bundles' workers are .mjs.
+ */
+const DEVELOPMENT_ONLY = ["tsx"];
 /** Optional requires inside try/catch in bundled code (debug's colour support), absent at run time by design. */
 const OPTIONAL_REQUIRES = ["supports-color"];
 
@@ -71,6 +76,7 @@ describe("Lambda image (lambda/Dockerfile)", () => {
     // Assess
     expect(written).toEqual([
       "charlswasm_decode.wasm",
+      "dicom-codec-worker.mjs",
       "index.mjs",
       "libjpeg-turbo-grey.wasm",
       "licenses",
@@ -79,7 +85,7 @@ describe("Lambda image (lambda/Dockerfile)", () => {
       "node_modules/onnxruntime-node",
       "openjpegwasm_decode.wasm",
     ]);
-    expect((await readdir(taskRoot)).sort()).toEqual(["charlswasm_decode.wasm", "index.mjs", "libjpeg-turbo-grey.wasm", "licenses", "models", "node_modules", "openjpegwasm_decode.wasm"]);
+    expect((await readdir(taskRoot)).sort()).toEqual(["charlswasm_decode.wasm", "dicom-codec-worker.mjs", "index.mjs", "libjpeg-turbo-grey.wasm", "licenses", "models", "node_modules", "openjpegwasm_decode.wasm"]);
     expect((await readdir(join(taskRoot, "licenses", "libjpeg-turbo"))).sort()).toEqual(["LICENSE.md", "README.ijg"]);
     expect(await readdir(join(taskRoot, "licenses", "charls"))).toEqual(["LICENSE"]);
     expect(lastInstruction(stages.at(-1)!, "CMD")).toBe('["index.handler"]');
@@ -92,7 +98,7 @@ describe("Lambda image (lambda/Dockerfile)", () => {
     expect(stages.at(-1)!.copies).toContainEqual(
       expect.objectContaining({
         from: "build",
-        sources: ["/build/dist/lambda/index.mjs", "/build/dist/lambda/libjpeg-turbo-grey.wasm", "/build/dist/lambda/openjpegwasm_decode.wasm", "/build/dist/lambda/charlswasm_decode.wasm"],
+        sources: ["/build/dist/lambda/index.mjs", "/build/dist/lambda/dicom-codec-worker.mjs", "/build/dist/lambda/libjpeg-turbo-grey.wasm", "/build/dist/lambda/openjpegwasm_decode.wasm", "/build/dist/lambda/charlswasm_decode.wasm"],
       }),
     );
   });
@@ -103,10 +109,10 @@ describe("Lambda image (lambda/Dockerfile)", () => {
     // Act
     const packages = importedPackages(bundle);
     // Assess
-    expect(packages).toEqual([...EXTERNAL_PACKAGES, ...OPTIONAL_REQUIRES].sort());
+    expect(packages).toEqual([...EXTERNAL_PACKAGES, ...OPTIONAL_REQUIRES, ...DEVELOPMENT_ONLY].sort());
   });
 
-  it("answers a JPEG 2000 and a JPEG-LS DICOM file from the task root alone, the codecs' .wasm read from beside the bundle", async () => {
+  it("answers a JPEG 2000 and a JPEG-LS DICOM file from the task root alone, on the codec thread, the codecs' .wasm read from beside the bundle", async () => {
     // Prepare: forms carrying the transcodes, as API Gateway would pass them
     const events = await Promise.all(
       ["CR-MONO1-10-j2k.dcm", "CR-MONO1-10-jpegls.dcm"].map(async (name) => {
@@ -127,8 +133,11 @@ describe("Lambda image (lambda/Dockerfile)", () => {
     `;
     const eventsFile = `${taskRoot}-dicom-events.json`;
     await writeFile(eventsFile, JSON.stringify(events));
+    // A file, not --eval: worker threads inherit the process's flags, and --input-type is refused in a worker.
+    const invokeFile = `${taskRoot}-dicom-invoke.mjs`;
+    await writeFile(invokeFile, invoke);
     // Act
-    const child = spawnSync(process.execPath, ["--input-type=module", "-e", invoke], {
+    const child = spawnSync(process.execPath, [invokeFile], {
       cwd: tmpdir(),
       env: { ...BARE_ENV, LAMBDA_TASK_ROOT: taskRoot, EVENTS_FILE: eventsFile, CONTEXT: JSON.stringify(lambdaContext), POWERTOOLS_LOG_LEVEL: "SILENT" },
       encoding: "utf8",
@@ -136,10 +145,11 @@ describe("Lambda image (lambda/Dockerfile)", () => {
       maxBuffer: 64 * 1024 * 1024,
     });
     await rm(eventsFile);
+    await rm(invokeFile);
     // Assess: decoded and answered (the gate refuses this adult's X-ray; a decoding failure would be UNUSABLE_IMAGE)
     expect(child.status, child.stderr).toBe(0);
     const results = JSON.parse(child.stdout.split("\n").find((line) => line.startsWith("RESULT "))!.slice("RESULT ".length)) as { body: string }[];
-    for (const result of results) expect(JSON.parse(result.body)).toMatchObject({ error: { code: "NOT_A_CHEST_XRAY" } });
+    for (const result of results) expect(JSON.parse(result.body), result.body).toMatchObject({ error: { code: "NOT_A_CHEST_XRAY" } });
   });
 
   it("answers the sample REST API event from the task root alone, as the source handler does", async () => {
@@ -206,6 +216,7 @@ describe("GPU image (lambda/Dockerfile.gpu), run on the CPU", () => {
     // Assess
     expect(written).toEqual([
       "charlswasm_decode.wasm",
+      "dicom-codec-worker.mjs",
       "gpu-server.mjs",
       "inference-worker.mjs",
       "libjpeg-turbo-grey.wasm",
@@ -218,6 +229,7 @@ describe("GPU image (lambda/Dockerfile.gpu), run on the CPU", () => {
     ]);
     expect((await readdir(appDir)).sort()).toEqual([
       "charlswasm_decode.wasm",
+      "dicom-codec-worker.mjs",
       "gpu-server.mjs",
       "inference-worker.mjs",
       "libjpeg-turbo-grey.wasm",

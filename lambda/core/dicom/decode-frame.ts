@@ -1,5 +1,8 @@
 import type { DicomImage } from "./read-dicom-image.js";
 import type { StoredWords } from "./codecs/frame-check.js";
+import { decodeJpegBaseline } from "./codecs/jpeg-baseline.js";
+import { decodeRle } from "./codecs/rle.js";
+import { decodeOnCodecThread } from "./codec-thread.js";
 
 /** Native pixel data as words: a copy, byte-swapped for Explicit VR Big Endian. */
 function nativeWords(image: DicomImage): StoredWords {
@@ -10,22 +13,20 @@ function nativeWords(image: DicomImage): StoredWords {
 }
 
 /**
- * The stored values of the one frame, decoded by its transfer syntax's codec. Each codec is imported when the
- * first file needing it arrives, so an uncompressed or JPEG upload never loads the others.
+ * The stored values of the one frame: native data and RLE here, a JPEG frame with the service's own libjpeg-turbo,
+ * and JPEG Lossless, JPEG-LS and JPEG 2000 on the codec thread, within a time budget.
  */
 export async function decodeFrame(image: DicomImage): Promise<StoredWords> {
   switch (image.transferSyntax.encoding) {
     case "native":
       return nativeWords(image);
     case "jpeg":
-      return (await import("./codecs/jpeg-baseline.js")).decodeJpegBaseline(image);
-    case "jpeg-lossless":
-      return (await import("./codecs/jpeg-lossless.js")).decodeJpegLossless(image);
-    case "jpeg-ls":
-      return (await import("./codecs/jpeg-ls.js")).decodeJpegLs(image);
-    case "jpeg-2000":
-      return (await import("./codecs/jpeg-2000.js")).decodeJpeg2000(image);
+      return decodeJpegBaseline(image);
     case "rle":
-      return (await import("./codecs/rle.js")).decodeRle(image);
+      return decodeRle(image);
+    case "jpeg-lossless":
+    case "jpeg-ls":
+    case "jpeg-2000":
+      return decodeOnCodecThread(image);
   }
 }

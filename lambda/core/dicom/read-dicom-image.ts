@@ -109,7 +109,7 @@ function transferSyntaxOf(dataSet: DataSet, bytes: Uint8Array): TransferSyntax {
   if (!syntax) {
     throw new UnsupportedMediaTypeError(
       `The DICOM file is encoded in ${uid ? describeTransferSyntax(uid) : "no declared transfer syntax"}, which the service does not read; ` +
-        `transcode it to one it reads (${READ_TRANSFER_SYNTAX_NAMES.join(", ")}), for example with dcmtk's dcmconv +te file.dcm out.dcm.`,
+        `transcode it to one it reads (${READ_TRANSFER_SYNTAX_NAMES.join(", ")}), for example with dcmtk's dcmconv +te file.dcm out.dcm, and send that.`,
     );
   }
   return syntax;

@@ -65,6 +65,19 @@ describe("DICOM input, real files", () => {
     expect(error).toMatchObject({ status: 415, message: expect.stringContaining("12-bit") });
   });
 
+  it("refuses a JPEG-LS frame on which CharLS never returns with 422 within the decode budget, and decodes the next file (found by npm run fuzz)", async () => {
+    // Prepare
+    const hangs = await readFile(join(FIXTURES, "hostile/charls-never-returns-1.dcm"));
+    const started = performance.now();
+    // Act
+    const error = await answer(hangs).catch(toApiError);
+    const after = await answer(await readFile(join(FIXTURES, "small/cr-crop-jpegls.dcm")));
+    // Assess
+    expect(error).toMatchObject({ status: 422, code: "UNUSABLE_IMAGE", message: expect.stringContaining("did not decode within") });
+    expect(performance.now() - started).toBeLessThan(15_000);
+    expect(after.probabilities.PNEUMONIA).toBeGreaterThanOrEqual(0);
+  });
+
   it.each(["animal-lateral-thorax-dx.dcm", "no-pixel-data.dcm", "pydicom-CT_small.dcm", "pydicom-MR_small_RLE.dcm", "pydicom-SC_rgb_rle_2frame.dcm", "pydicom-reportsi.dcm", "pydicom-rtplan.dcm", "pydicom-SC_rgb_small_odd.dcm"])(
     "answers %s of refuse/ with a 4xx and a message, or the gate's refusal",
     async (name) => {
