@@ -227,18 +227,7 @@ describe("GPU image (lambda/Dockerfile.gpu), run on the CPU", () => {
       "openjpegwasm_decode.wasm",
       "preprocess-worker.mjs",
     ]);
-    expect((await readdir(appDir)).sort()).toEqual([
-      "charlswasm_decode.wasm",
-      "dicom-codec-worker.mjs",
-      "gpu-server.mjs",
-      "inference-worker.mjs",
-      "libjpeg-turbo-grey.wasm",
-      "licenses",
-      "models",
-      "node_modules",
-      "openjpegwasm_decode.wasm",
-      "preprocess-worker.mjs",
-    ]);
+    expect((await readdir(appDir)).sort()).toEqual([...new Set(written.map((path) => path.split("/")[0]))]);
     expect((await readdir(join(appDir, "licenses", "libjpeg-turbo"))).sort()).toEqual(["LICENSE.md", "README.ijg"]);
   });
 

@@ -1,7 +1,7 @@
 import openJpegFactory from "@cornerstonejs/codec-openjpeg/decodewasmjs";
 import type { DicomImage } from "../read-dicom-image.js";
-import { assertDecodedSize, assertFrameMatches, wordsFromBytes, type DeclaredFrame, type StoredWords } from "./frame-check.js";
-import { lazyWasmCodec } from "./wasm-codec.js";
+import { assertFrameMatches, type DeclaredFrame, type StoredWords } from "./frame-check.js";
+import { decodeWith, lazyWasmCodec } from "./wasm-codec.js";
 
 /** OpenJPEG prints progress to stdout; the service's logs are structured, and say nothing about an image's content. */
 const withOpenJpeg = lazyWasmCodec("JPEG 2000", () => openJpegFactory({ print: () => undefined, printErr: () => undefined }));
@@ -26,15 +26,5 @@ function readSizSegment(bytes: Uint8Array): DeclaredFrame | undefined {
 /** Decodes the frame with OpenJPEG (WebAssembly), after checking the codestream's own size against the header. */
 export function decodeJpeg2000(image: DicomImage): Promise<StoredWords> {
   assertFrameMatches(image, readSizSegment(image.pixelData), "JPEG 2000");
-  return withOpenJpeg((openJpeg) => {
-    const decoder = new openJpeg.J2KDecoder();
-    try {
-      decoder.getEncodedBuffer(image.pixelData.length).set(image.pixelData);
-      decoder.decode();
-      const info = decoder.getFrameInfo();
-      return assertDecodedSize(image, wordsFromBytes(decoder.getDecodedBuffer(), info.bitsPerSample), "JPEG 2000");
-    } finally {
-      decoder.delete();
-    }
-  });
+  return withOpenJpeg((openJpeg) => decodeWith(new openJpeg.J2KDecoder(), image, "JPEG 2000"));
 }

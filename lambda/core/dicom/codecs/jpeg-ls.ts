@@ -1,8 +1,8 @@
 import charLsFactory from "@cornerstonejs/codec-charls/decodewasmjs";
 import type { DicomImage } from "../read-dicom-image.js";
-import { assertDecodedSize, assertFrameMatches, wordsFromBytes, type StoredWords } from "./frame-check.js";
+import { assertFrameMatches, type StoredWords } from "./frame-check.js";
 import { readJpegFrameHeader } from "./jpeg-frame-header.js";
-import { lazyWasmCodec } from "./wasm-codec.js";
+import { decodeWith, lazyWasmCodec } from "./wasm-codec.js";
 
 const withCharLs = lazyWasmCodec("JPEG-LS", () => charLsFactory({ print: () => undefined, printErr: () => undefined }));
 
@@ -10,15 +10,5 @@ const withCharLs = lazyWasmCodec("JPEG-LS", () => charLsFactory({ print: () => u
 export function decodeJpegLs(image: DicomImage): Promise<StoredWords> {
   const frame = readJpegFrameHeader(image.pixelData);
   assertFrameMatches(image, frame?.marker === 0xf7 ? frame : undefined, "JPEG-LS");
-  return withCharLs((charLs) => {
-    const decoder = new charLs.JpegLSDecoder();
-    try {
-      decoder.getEncodedBuffer(image.pixelData.length).set(image.pixelData);
-      decoder.decode();
-      const info = decoder.getFrameInfo();
-      return assertDecodedSize(image, wordsFromBytes(decoder.getDecodedBuffer(), info.bitsPerSample), "JPEG-LS");
-    } finally {
-      decoder.delete();
-    }
-  });
+  return withCharLs((charLs) => decodeWith(new charLs.JpegLSDecoder(), image, "JPEG-LS"));
 }

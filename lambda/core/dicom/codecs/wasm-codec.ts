@@ -1,4 +1,6 @@
 import { UnusableImageError } from "../../errors.js";
+import type { DicomImage } from "../read-dicom-image.js";
+import { assertDecodedSize, wordsFromBytes, type StoredWords } from "./frame-check.js";
 
 /** What every cornerstone codec module exposes: its memory, to watch its growth. */
 interface CodecModule {
@@ -35,4 +37,16 @@ export function lazyWasmCodec<Module extends CodecModule>(codec: string, load: (
       if (module.HEAPU8.length > RECYCLE_ABOVE_BYTES && instance === loading) instance = undefined;
     }
   };
+}
+
+/** Runs one cornerstone decoder on the frame: copies the frame in, decodes, copies the pixels out, frees the decoder. */
+export function decodeWith(decoder: CornerstoneDecoder, image: DicomImage, codec: string): StoredWords {
+  try {
+    decoder.getEncodedBuffer(image.pixelData.length).set(image.pixelData);
+    decoder.decode();
+    const info = decoder.getFrameInfo();
+    return assertDecodedSize(image, wordsFromBytes(decoder.getDecodedBuffer(), info.bitsPerSample), codec);
+  } finally {
+    decoder.delete();
+  }
 }
