@@ -26,7 +26,9 @@ let queue: Promise<unknown> = Promise.resolve();
 let nextId = 0;
 
 function codecThread(): Promise<Worker> {
-  thread ??= startReadyWorker<{ ready: true }, CodecReply>(siblingWorkerUrl("dicom-codec-worker", import.meta.url), undefined, {
+  // Without the query tsx's tsImport adds to module URLs (the fuzzer loads the core so), which hides the .ts.
+  const moduleUrl = import.meta.url.split("?")[0]!;
+  thread ??= startReadyWorker<{ ready: true }, CodecReply>(siblingWorkerUrl("dicom-codec-worker", moduleUrl), undefined, {
     name: "DICOM codec",
     onMessage: (reply) => {
       if (pending && "id" in reply && reply.id === pending.id) pending.settle(reply);
