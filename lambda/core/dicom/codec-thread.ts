@@ -50,7 +50,9 @@ function codecThread(): Promise<Worker> {
 async function decodeOne(image: DicomImage): Promise<StoredWords> {
   const worker = await codecThread();
   const id = nextId++;
-  const frame = image.pixelData.slice();
+  // A copy with a buffer of its own, transferred: pixelData may be a Buffer view into the upload (whose slice() is
+  // another view), and transferring that would detach the request's bytes.
+  const frame = new Uint8Array(image.pixelData);
   const budgetMs = decodeBudgetMs(image);
   const reply = await new Promise<CodecReply | undefined>((resolve) => {
     const timer = setTimeout(() => resolve(undefined), budgetMs);

@@ -47,6 +47,16 @@ describe("DICOM input, real files", () => {
     }
   });
 
+  it("leaves the uploaded bytes as they were after decoding on the codec thread", async () => {
+    // Prepare: a file whose one fragment dicom-parser hands back as a view into the upload
+    const bytes = await readFile(join(FIXTURES, "transcodes/CR-MONO1-10-j2k.dcm"));
+    const copy = Buffer.from(bytes);
+    // Act
+    await answer(bytes);
+    // Assess
+    expect(bytes.equals(copy)).toBe(true);
+  });
+
   it("decodes every lossless transcode to the original's stored values exactly", async () => {
     // Prepare
     const original = await decodeFrame(readDicomImage(await readFile(BASE)));
