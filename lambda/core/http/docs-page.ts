@@ -28,7 +28,7 @@ pre{background:#f4f4f4;padding:.8rem;overflow:auto}</style></head>
 <body><h1>${escapeHtml(document.info.title)} <small>${escapeHtml(document.info.version)}</small></h1>
 <p>${escapeHtml(document.info.description)}</p><p>Machine-readable: <a href="openapi.json">openapi.json</a></p>
 <section><h2>Try it</h2>
-<form id="try"><p><input type="file" name="${FORM_LIMITS.fileField}" accept="image/jpeg,image/png" required></p>
+<form id="try"><p><input type="file" name="${FORM_LIMITS.fileField}" accept="image/jpeg,image/png,application/dicom,.dcm" required></p>
 <p><label>API key (if the deployment requires one) <input type="password" name="apiKey" autocomplete="off"></label></p>
 <p><button type="submit">POST /pneumonia_classifier</button></p></form><pre id="answer">No request sent yet.</pre></section>
 ${operations.join("\n")}
