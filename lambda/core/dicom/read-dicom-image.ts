@@ -152,7 +152,7 @@ function bitsOf(dataSet: DataSet): Pick<DicomImage, "bitsAllocated" | "bitsStore
   const highBit = dataSet.uint16(TAG.highBit) ?? (bitsStored ?? 0) - 1;
   if ((bitsAllocated !== 8 && bitsAllocated !== 16) || bitsStored === undefined || bitsStored < 8 || bitsStored > bitsAllocated || highBit < bitsStored - 1 || highBit >= bitsAllocated) {
     throw new UnsupportedDicomError(
-      `The DICOM image stores ${bitsStored ?? "an undeclared number of"} bits in ${bitsAllocated ?? "an undeclared number of"} bits allocated; the service reads 8 to 16 bits stored in 8 or 16 allocated. ${HOW_TO_SEND[0]!.toUpperCase()}${HOW_TO_SEND.slice(1)}.`,
+      `The DICOM image stores ${bitsStored ?? "an undeclared number of"} bits in ${bitsAllocated ?? "an undeclared number of"} bits allocated; the service reads 8 to 16 bits stored in 8 or 16 allocated; ${HOW_TO_SEND}.`,
     );
   }
   return { bitsAllocated, bitsStored, highBit, signed: dataSet.uint16(TAG.pixelRepresentation) === 1 };
