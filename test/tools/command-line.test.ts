@@ -41,7 +41,7 @@ describe.concurrent("the developer tools' command lines", () => {
     { script: "evaluate", entry: "tools/evaluate-http.ts", args: ["--data", "test/fixtures/xrays/NORMAL"], problem: "--data test/fixtures/xrays/NORMAL has no NORMAL/ folder: it must hold NORMAL/ and PNEUMONIA/ folders of images" },
     { script: "bench", entry: "tools/bench.ts", args: ["--rounds", "0"], problem: '--rounds must be a whole number from 1 to 1000, not "0"' },
     { script: "bench:throughput", entry: "tools/bench-throughput.ts", args: ["--only", "gpu,lambda"], problem: '--only takes start, gpu, gpu-unbatched, gpu-batch-route, not "lambda"' },
-    { script: "fuzz", entry: "tools/fuzz.ts", args: ["--target", "jpeg"], problem: '--target must be one of multipart, image, both, not "jpeg"' },
+    { script: "fuzz", entry: "tools/fuzz.ts", args: ["--target", "jpeg"], problem: '--target must be one of multipart, image, dicom, both, not "jpeg"' },
   ])("refuses npm run $script -- $args.0 $args.1 with one line and exit code 2", async ({ script, entry, args, problem }) => {
     // Act
     const { code, stderr } = await runEntry(entry, args);
