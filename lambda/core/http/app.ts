@@ -133,8 +133,9 @@ async function health(_request: CoreRequest, { deps }: RouteContext): Promise<Co
   return jsonResponse(200, { status: "ok", model: { name, version, sha256 } });
 }
 
+/** The loaded model, as the OpenAPI document describes it (its explanation's scale included), or undefined. */
 async function loadedModel(deps: AppDependencies) {
-  return deps.images().then(modelOf, () => undefined);
+  return deps.images().then((images) => ({ ...modelOf(images), explanation: images.manifest.explanation }), () => undefined);
 }
 
 async function metrics(_request: CoreRequest, { deps }: RouteContext): Promise<CoreResponse> {

@@ -11,12 +11,13 @@ const escapeHtml = (text: string) =>
 export function renderDocsPage(document: OpenApiDocument): string {
   const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, operation]) => {
-      const op = operation as { summary: string; description?: string; responses: Record<string, { description: string }> };
+      const op = operation as { summary: string; description?: string; parameters?: { name: string; in: string; description: string }[]; responses: Record<string, { description: string }> };
+      const parameters = (op.parameters ?? []).map((p) => `<li><code>${escapeHtml(p.name)}</code> (${escapeHtml(p.in)}) ${escapeHtml(p.description)}</li>`).join("");
       const responses = Object.entries(op.responses)
         .map(([status, r]) => `<li><code>${status}</code> ${escapeHtml(r.description)}</li>`)
         .join("");
       return `<section><h2><span class="method">${method.toUpperCase()}</span> <code>${escapeHtml(path)}</code></h2>
-<p>${escapeHtml(op.summary)}</p>${op.description ? `<p>${escapeHtml(op.description)}</p>` : ""}<ul>${responses}</ul></section>`;
+<p>${escapeHtml(op.summary)}</p>${op.description ? `<p>${escapeHtml(op.description)}</p>` : ""}${parameters ? `<p>Parameters:</p><ul>${parameters}</ul>` : ""}<ul>${responses}</ul></section>`;
     }),
   );
   return `<!doctype html>
