@@ -36,6 +36,16 @@ describe.each(EVENT_VERSIONS)("handler with %s events", (_name, buildEvent) => {
     expect(json.model).toEqual({ name: "pneumonia-cnn", version: expect.any(String) });
   });
 
+  it("reads explain from the query string: true adds the heatmap, another value is 400", async () => {
+    // Act
+    const explained = await invoke(buildEvent(await xrayRequest({ query: { explain: ["true"] } })));
+    const refused = await invoke(buildEvent(await xrayRequest({ query: { explain: ["true", "no"] } })));
+    // Assess
+    expect(explained.status).toBe(200);
+    expect(explained.json.explanation).toMatchObject({ method: "CAM", width: 128, height: 128, heatmap: expect.stringMatching(/^data:image\/png;base64,/) });
+    expect([refused.status, refused.json.error.code]).toEqual([400, "BAD_REQUEST"]);
+  });
+
   it("reads a form body that is not base64-encoded, as API Gateway passes text", async () => {
     // Prepare: a UTF-8 form, which API Gateway passes as text when multipart is not a binary media type
     const { body, contentType } = await imageForm(Buffer.from("plain text, not an X-ray: é"), "notes.txt", "file", "text/plain");
