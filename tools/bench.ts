@@ -95,6 +95,7 @@ const decoded = await Promise.all(images.map((image, i) => decodeImage(image, he
 const greys = decoded.map(({ bitmap }) => downscaleToGrey(bitmap.data, bitmap.width, bitmap.height, width, height));
 const forms = await Promise.all(images.map((image) => imageForm(image)));
 const events = forms.map(({ body, contentType }) => restApiEvent({ body, headers: { "content-type": contentType } }));
+const explainEvents = forms.map(({ body, contentType }) => restApiEvent({ body, headers: { "content-type": contentType }, query: { explain: ["true"] } }));
 const indices = images.map((_, i) => i);
 const pixels = headers.map((h) => h.width * h.height).sort((a, b) => a - b);
 const gate = model.manifest.gate && (await OodGate.load(defaultModelDir(), model.manifest.gate));
@@ -111,6 +112,7 @@ const stages = {
   "preprocess total (header + decode + resize + normalise)": await timeRounds(images, rounds, (image) => preprocessImage(image, spec)),
   "whole handler (REST event in, answer out)": await timeRounds(events, rounds, (event) => handler(event, lambdaContext)),
   "whole handler, the Lambda bundle (as Lambda runs it: no tsx)": await timeRounds(events, rounds, (event) => bundledHandler(event, lambdaContext)),
+  "whole handler, the Lambda bundle, explain=true": await timeRounds(explainEvents, rounds, (event) => bundledHandler(event, lambdaContext)),
   "jimp default: jpeg-js decode + resize to 128x128": await timeRounds(images, rounds, async (image) => {
     (await JimpDefault.fromBuffer(image)).resize({ w: width, h: height });
   }),
