@@ -99,7 +99,6 @@ const decoded = images.map(decode);
 const greys = decoded.map((grey) => downscaleGrey(grey.data, grey.width, grey.height, width, height));
 const forms = await Promise.all(images.map((image) => imageForm(image)));
 const events = forms.map(({ body, contentType }) => restApiEvent({ body, headers: { "content-type": contentType } }));
-const explainEvents = forms.map(({ body, contentType }) => restApiEvent({ body, headers: { "content-type": contentType }, query: { explain: ["true"] } }));
 const pixels = headers.map((h) => h.width * h.height).sort((a, b) => a - b);
 const gate = model.manifest.gate && (await OodGate.load(defaultModelDir(), model.manifest.gate));
 // The gate's cost does not depend on the values: one triangular matrix-vector product whatever the image.
@@ -115,7 +114,6 @@ const stages = {
   "preprocess total (header + decode + resize + normalise)": await timeRounds(images, rounds, (image) => preprocessImage(image, spec)),
   "whole handler (REST event in, answer out)": await timeRounds(events, rounds, (event) => handler(event, lambdaContext)),
   "whole handler, the Lambda bundle (as Lambda runs it: no tsx)": await timeRounds(events, rounds, (event) => bundledHandler(event, lambdaContext)),
-  "whole handler, the Lambda bundle, explain=true": await timeRounds(explainEvents, rounds, (event) => bundledHandler(event, lambdaContext)),
   "jimp default: jpeg-js decode + resize to 128x128": await timeRounds(images, rounds, async (image) => {
     (await JimpDefault.fromBuffer(image)).resize({ w: width, h: height });
   }),
