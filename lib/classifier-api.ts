@@ -17,7 +17,8 @@ const AUTHORIZATION_REASONS: Record<AuthMode | "public", string> = {
   apiKey: "Clients authenticate with an API key bound to a usage plan (rate, burst, daily quota); Cognito users do not fit machine clients. authMode=iam gives SigV4 instead.",
   iam: "Clients sign requests with SigV4 (authMode=iam), which API Gateway checks; no Cognito user pool is needed.",
   none: "Deployed with authMode=none on purpose, for a private test stage; the default is an API key.",
-  public: "Public on purpose: health for load balancers and monitors, the OpenAPI document and docs page for browsers. They carry no patient data.",
+  public:
+    "Public on purpose: health for load balancers and monitors; the OpenAPI document, Swagger UI, the web page and their scripts and styles for browsers, which send the API key themselves when they classify. They carry no patient data.",
 };
 
 /** Records why a method has no Cognito authorizer (AwsSolutions-APIG4, COG4). */
@@ -84,9 +85,9 @@ function resolveProps(props: ClassifierApiProps) {
 }
 
 /**
- * The public REST API: the article's POST /pneumonia_classifier and the health, OpenAPI and docs routes
- * on the Lambda function; /gpu/{proxy+} on the GPU service through a VPC link. multipart/form-data and
- * images are binary media types, so uploads reach the handler byte for byte.
+ * The public REST API: the article's POST /pneumonia_classifier and the health, OpenAPI, docs, web page and
+ * web file routes on the Lambda function; /gpu/{proxy+} on the GPU service through a VPC link.
+ * multipart/form-data and images are binary media types, so uploads reach the handler byte for byte.
  */
 export class ClassifierApi extends Construct {
   readonly api: apigw.RestApi;

@@ -24,8 +24,10 @@ function collaborators(stack: Stack): { handler: lambda.IFunction; gpu: GpuTarge
 }
 
 /** The logical ID of the API resource at `path`, one segment deep. */
-function resourceIdOf(template: Template, path: string): string | undefined {
-  return Object.keys(template.findResources("AWS::ApiGateway::Resource", { Properties: { PathPart: path.slice(1) } }))[0];
+/** A route's resource as its methods name it: the API's root resource for /, else the resource of the path's last part. */
+function resourceIdOf(template: Template, path: string): object {
+  if (path === "/") return { "Fn::GetAtt": [Object.keys(template.findResources("AWS::ApiGateway::RestApi"))[0], "RootResourceId"] };
+  return { Ref: Object.keys(template.findResources("AWS::ApiGateway::Resource", { Properties: { PathPart: path.split("/").at(-1) } }))[0] };
 }
 
 describe("ClassifierApi", () => {
@@ -57,7 +59,7 @@ describe("ClassifierApi", () => {
     for (const route of Object.values(API_ROUTES)) {
       template.hasResourceProperties("AWS::ApiGateway::Method", {
         HttpMethod: route.method,
-        ResourceId: { Ref: resourceIdOf(template, route.path) },
+        ResourceId: resourceIdOf(template, route.path),
         AuthorizationType: "NONE",
         ApiKeyRequired: route.public ? Match.absent() : true,
         Integration: Match.objectLike({

@@ -101,10 +101,14 @@ describe("PneumoniaClassifierStack", () => {
 
     // Assess
     for (const route of Object.values(API_ROUTES)) {
-      const resourceId = onlyId(full, "AWS::ApiGateway::Resource", { PathPart: route.path.slice(1) });
+      // / is the API's root resource; any other path, the resource of its last part.
+      const resourceId =
+        route.path === "/"
+          ? { "Fn::GetAtt": [onlyId(full, "AWS::ApiGateway::RestApi"), "RootResourceId"] }
+          : { Ref: onlyId(full, "AWS::ApiGateway::Resource", { PathPart: route.path.split("/").at(-1) }) };
       template.hasResourceProperties("AWS::ApiGateway::Method", {
         HttpMethod: route.method,
-        ResourceId: { Ref: resourceId },
+        ResourceId: resourceId,
         Integration: Match.objectLike({ Type: "AWS_PROXY", Uri: { "Fn::Join": ["", Match.arrayWith([{ Ref: aliasId }])] } }),
       });
     }
