@@ -24,6 +24,12 @@ export const SERVER_ROUTES = {
 
 export type RouteName = keyof typeof SERVER_ROUTES;
 
+/**
+ * What a browser opens without a key: the page, Swagger UI, their files and the document Swagger UI reads. The
+ * stack makes them public under /gpu/ too, where everything else of the batching server takes the key.
+ */
+export const WEB_ROUTE_NAMES = ["page", "docs", "openApi", "webFile"] as const satisfies readonly RouteName[];
+
 /** A table of routes the router serves, by name. */
 export type RouteTable = Partial<Record<RouteName, { readonly path: string; readonly method: string; readonly public: boolean }>>;
 
