@@ -32,10 +32,10 @@ export async function watchedPage(browser: Browser, options: BrowserContextOptio
   return watched;
 }
 
-/** Saves a full-page screenshot as test/browser/screenshots/<name>.jpeg (a JPEG: a tenth of the PNG's size, for the README). */
+/** Saves a full-page screenshot as test/browser/screenshots/<name>.jpeg (JPEG: smaller than PNG, for the README). */
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.jpeg`), fullPage: true, type: "jpeg", quality: 80 });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.jpeg`), fullPage: true, type: "jpeg", quality: 70 });
 }
 
 /** Requests that left the page's origin; object URLs of its own (blob:) and data: URLs stay on the page. */
