@@ -121,7 +121,7 @@ describe("the web page at /", () => {
       expect(await canvas.evaluate((node: HTMLCanvasElement) => [node.width, node.height])).toEqual([128, 128]);
       await card.getByLabel("Opacity").fill("0.25");
       expect(await canvas.evaluate((node: HTMLCanvasElement) => node.style.opacity)).toBe("0.25");
-      await card.getByLabel("Heatmap").uncheck();
+      await card.getByLabel("Show heatmap").uncheck();
       expect(await canvas.isHidden()).toBe(true);
       await screenshot(page, "app-page-heatmap");
     }

@@ -123,7 +123,7 @@ export function openApiDocument(model: { name: string; version: string } | undef
           type: "apiKey",
           in: "header",
           name: "x-api-key",
-          description: "The deployment's API key, where it requires one (the stack's default); npm start and the batching server need none.",
+          description: "The deployment's API key, where it requires one (the stack's default); npm start and the batching server run on their own need none.",
         },
       },
       schemas: {

@@ -97,7 +97,7 @@ export class FileCard {
     opacity.addEventListener("input", applyOpacity);
     applyOpacity();
     const controls = element("div", "heatmap-controls");
-    controls.append(labelled("Heatmap", toggle, true), labelled("Opacity", opacity));
+    controls.append(labelled("Show heatmap", toggle, true), labelled("Opacity", opacity));
     after.after(controls);
     paintHeatmap(canvas, heatmapUrl).catch(() => {
       controls.remove();

@@ -15,6 +15,7 @@ const ui = SwaggerUIBundle({
   persistAuthorization: false,
   onComplete: () => {
     const key = storedApiKey();
+    // "apiKey": the scheme's name in the OpenAPI document (lambda/core/http/openapi.ts).
     if (key) ui.preauthorizeApiKey("apiKey", key);
   },
 });
