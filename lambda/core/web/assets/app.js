@@ -21,16 +21,16 @@ const tableBody = /** @type {HTMLTableSectionElement} */ (document.querySelector
 const download = /** @type {HTMLButtonElement} */ (byId("download-csv"));
 const model = byId("model");
 
-/** Every file's result, in the order given; undefined until its answer comes. */
-/** @type {(FileResult | undefined)[]} */
+/** @type {(FileResult | undefined)[]} Every file's result, in the order given; undefined until its answer comes. */
 const results = [];
-/** @type {(() => Promise<void>)[]} */
+/** @type {(() => Promise<void>)[]} The requests not sent yet, in order. */
 const queue = [];
 let running = 0;
 
 apiKey.value = storedApiKey();
 apiKey.addEventListener("input", () => storeApiKey(apiKey.value.trim()));
 
+/** The progress count, and the CSV button once there is something to download. */
 function showProgress() {
   const done = results.filter((result) => result !== undefined);
   const refused = done.filter((result) => !result.label).length;
@@ -56,6 +56,7 @@ function fillRow(/** @type {HTMLTableRowElement} */ row, /** @type {(string | nu
   );
 }
 
+/** Sends queued requests while fewer than CONCURRENCY are in flight. */
 function pump() {
   while (running < CONCURRENCY && queue.length > 0) {
     const job = /** @type {() => Promise<void>} */ (queue.shift());
