@@ -3,12 +3,13 @@
  * server's answers, the table and its CSV, the heatmap where the server explains, and the page's safety: names
  * as text, no request to another origin, no CSP violation, the key kept for the tab.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLocalApi, type LocalApiProcess } from "../../tools/support/server-process.js";
+import { SERVER_ENTRIES, startLocalApi, startServer, type LocalApiProcess } from "../../tools/support/server-process.js";
 import { launchChromium } from "./support/chromium.js";
 import { FORMULA_NAME, XSS_NAME, answerOf, dropFiles, mixedFiles, oneXray, type PageFile } from "./support/page-files.js";
+import { modelWithoutMap } from "./support/model-without-map.js";
 import { offOrigin, screenshot, watchedPage, type WatchedPage } from "./support/page-watch.js";
 
 let api: LocalApiProcess;
@@ -107,24 +108,26 @@ describe("the web page at /", () => {
     await watched.close();
   });
 
-  it("lays each explained answer's heatmap over its X-ray, with a toggle and an opacity slider, or shows no control without one", async () => {
+  it("lays each classified X-ray's heatmap over it, with a toggle and an opacity slider", async () => {
     // Act
     const watched = await classifyAll();
     const { page } = watched;
     // Assess
     const explained = answers.filter(({ body }) => body.explanation).length;
+    expect(explained).toBe(answers.filter(({ status }) => status === 200).length);
     expect(await page.locator(".card canvas.heatmap").count()).toBe(explained);
     expect(await page.locator(".heatmap-controls").count()).toBe(explained);
-    if (explained > 0) {
-      const card = page.locator(".card", { has: page.locator("canvas.heatmap") }).first();
-      const canvas = card.locator("canvas.heatmap");
-      expect(await canvas.evaluate((node: HTMLCanvasElement) => [node.width, node.height])).toEqual([128, 128]);
-      await card.getByLabel("Opacity").fill("0.25");
-      expect(await canvas.evaluate((node: HTMLCanvasElement) => node.style.opacity)).toBe("0.25");
-      await card.getByLabel("Show heatmap").uncheck();
-      expect(await canvas.isHidden()).toBe(true);
-      await screenshot(page, "app-page-heatmap");
-    }
+    const card = page.locator(".card", { has: page.locator("canvas.heatmap") }).first();
+    const canvas = card.locator("canvas.heatmap");
+    expect(await canvas.evaluate((node: HTMLCanvasElement) => [node.width, node.height])).toEqual([128, 128]);
+    // Painted: where the evidence is strongest, nearly opaque.
+    const alphas = await canvas.evaluate((node: HTMLCanvasElement) => [...node.getContext("2d")!.getImageData(0, 0, 128, 128).data.filter((_v, i) => i % 4 === 3)]);
+    expect(Math.max(...alphas)).toBeGreaterThan(128);
+    await card.getByLabel("Opacity").fill("0.25");
+    expect(await canvas.evaluate((node: HTMLCanvasElement) => node.style.opacity)).toBe("0.25");
+    await card.getByLabel("Show heatmap").uncheck();
+    expect(await canvas.isHidden()).toBe(true);
+    await screenshot(page, "app-page-heatmap");
     await watched.close();
   });
 
@@ -185,6 +188,40 @@ describe("the web page at /", () => {
     const [scrollWidth, innerWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
     expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
     await screenshot(page, "app-page-phone");
+    await watched.close();
+  });
+});
+
+describe("the web page against a model without a class activation map", () => {
+  let modelDir: string;
+  let plain: LocalApiProcess;
+
+  beforeAll(async () => {
+    modelDir = await modelWithoutMap();
+    plain = await startServer(SERVER_ENTRIES.local, { MODEL_DIR: modelDir });
+  });
+
+  afterAll(async () => {
+    await plain?.stop();
+    if (modelDir) await rm(modelDir, { recursive: true, force: true });
+  });
+
+  it("asks for the heatmap once, then classifies without it and shows no heatmap control", async () => {
+    // Prepare
+    const watched = await watchedPage(browser);
+    const { page } = watched;
+    const xrays = [await oneXray(), { ...(await oneXray()), name: "again.jpeg" }];
+    await page.goto(`${plain.url}/`);
+    // Act
+    for (const file of xrays) {
+      await dropFiles(page, [file]);
+      await page.locator(".card").last().and(page.locator("[data-state='classified']")).waitFor();
+    }
+    // Assess
+    expect(await page.locator(".card .label").allTextContents()).toEqual(["PNEUMONIA", "PNEUMONIA"]);
+    expect(await page.locator("canvas.heatmap, .heatmap-controls").count()).toBe(0);
+    const posts = watched.requests.filter((url) => url.includes("/pneumonia_classifier"));
+    expect(posts).toEqual([`${plain.url}/pneumonia_classifier?explain=true`, `${plain.url}/pneumonia_classifier`, `${plain.url}/pneumonia_classifier`]);
     await watched.close();
   });
 });

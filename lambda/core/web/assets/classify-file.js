@@ -21,8 +21,14 @@
  * @property {{ name: string, version: string }} [model]
  */
 
-/** Relative, so a stage path (/prod/, /gpu/) is kept; explain=true asks for the heatmap, which a server without it ignores. */
-const CLASSIFY_URL = "pneumonia_classifier?explain=true";
+/** Relative, so a stage path (/prod/, /gpu/) is kept. */
+const CLASSIFY_URL = "pneumonia_classifier";
+
+/**
+ * Whether to ask for the heatmap (explain=true): until the server refuses it with 400 BAD_REQUEST, the only
+ * 400 of that code the classify route gives, as it does when its model has no class activation map.
+ */
+let explain = true;
 
 /** The heatmap, if the answer has one as the contract says: a PNG as a data: URL (the CSP allows no other origin). */
 function explanationOf(/** @type {any} */ body) {
@@ -38,17 +44,32 @@ function errorOf(/** @type {Response} */ response, /** @type {any} */ body) {
   return `The server answered HTTP ${response.status} ${response.statusText}.`;
 }
 
-/** Classifies one file; never throws: a refusal or a failed request is a result with its error. */
-export async function classifyFile(/** @type {File} */ file, /** @type {string} */ apiKey) {
+/** Sends the file; the answer and its JSON body (undefined when it has none). */
+async function post(/** @type {File} */ file, /** @type {string} */ apiKey, /** @type {boolean} */ withHeatmap) {
   const form = new FormData();
   form.append("file", file, file.name);
-  let response;
+  const response = await fetch(withHeatmap ? `${CLASSIFY_URL}?explain=true` : CLASSIFY_URL, {
+    method: "POST",
+    body: form,
+    headers: apiKey ? { "x-api-key": apiKey } : {},
+  });
+  return { response, body: await response.json().catch(() => undefined) };
+}
+
+/** Classifies one file; never throws: a refusal or a failed request is a result with its error. */
+export async function classifyFile(/** @type {File} */ file, /** @type {string} */ apiKey) {
+  let answer;
   try {
-    response = await fetch(CLASSIFY_URL, { method: "POST", body: form, headers: apiKey ? { "x-api-key": apiKey } : {} });
+    const asked = explain;
+    answer = await post(file, apiKey, asked);
+    if (asked && answer.response.status === 400 && answer.body?.error?.code === "BAD_REQUEST") {
+      explain = false;
+      answer = await post(file, apiKey, false);
+    }
   } catch (error) {
     return /** @type {FileResult} */ ({ file: file.name, status: undefined, error: `No answer from the server: ${String(error)}` });
   }
-  const body = await response.json().catch(() => undefined);
+  const { response, body } = answer;
   if (response.ok && typeof body?.prediction === "string") {
     return /** @type {FileResult} */ ({
       file: file.name,
