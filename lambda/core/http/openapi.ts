@@ -38,6 +38,10 @@ const fileForm = (multiple: boolean) => ({
   },
 });
 
+const API_KEY_SCHEME = "apiKey";
+/** The routes that are not public take an API key where the deployment requires one, and none elsewhere. */
+const API_KEY_IF_REQUIRED = [{}, { [API_KEY_SCHEME]: [] }];
+
 /** What the Explanation schema says of the heatmap's scale: the model's own numbers once it is loaded. */
 function scaleWords(explanation: ExplanationManifest | undefined): string {
   const numbers = explanation
@@ -109,7 +113,13 @@ const operations = (host: ApiHost, explanation: ExplanationManifest | undefined)
   },
   metrics: { summary: "Queue depth, batch sizes and latencies in Prometheus's text format", responses: { "200": { description: "Prometheus text" } } },
   openApi: { summary: "This document", responses: { "200": { description: "OpenAPI 3 document" } } },
-  docs: { summary: "Interactive documentation", responses: { "200": { description: "HTML page" } } },
+  docs: { summary: "This document in Swagger UI, where each operation can be tried", responses: { "200": { description: "HTML page" } } },
+  page: { summary: "The web page: pick or drop X-rays, see each answer, download them as CSV", responses: { "200": { description: "HTML page" } } },
+  webFile: {
+    summary: "A script or stylesheet of the web page or of Swagger UI",
+    parameters: [{ name: "file", in: "path", required: true, schema: { type: "string" } }],
+    responses: { "200": { description: "The file" }, "404": errorResponse("No such file") },
+  },
 });
 
 /** The OpenAPI 3 document of a host's routes and limits, at /openapi.json and rendered at /docs. */
@@ -117,7 +127,8 @@ export function openApiDocument(model: { name: string; version: string; explanat
   const paths: Record<string, Record<string, object>> = {};
   const served = operations(host, model?.explanation);
   for (const [name, route] of Object.entries(host.routes)) {
-    (paths[route.path] ??= {})[route.method.toLowerCase()] = served[name as RouteName];
+    const operation = served[name as RouteName];
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = route.public ? operation : { ...operation, security: API_KEY_IF_REQUIRED };
   }
   return {
     openapi: "3.0.3",
@@ -129,8 +140,19 @@ export function openApiDocument(model: { name: string; version: string; explanat
         "Images that do not look like a frontal pediatric chest X-ray like those it was trained on are refused with 422 NOT_A_CHEST_XRAY. " +
         "Not a medical device: for research and demonstration only.",
     },
+    // Relative to where the document is served, so clients (Swagger UI's "Try it out" among them) keep a stage
+    // path such as /prod or /gpu.
+    servers: [{ url: ".", description: "Where this document is served" }],
     paths,
     components: {
+      securitySchemes: {
+        [API_KEY_SCHEME]: {
+          type: "apiKey",
+          in: "header",
+          name: "x-api-key",
+          description: "The deployment's API key, where it requires one (the stack's default); npm start and the batching server run on their own need none.",
+        },
+      },
       schemas: {
         Classification: {
           type: "object",
