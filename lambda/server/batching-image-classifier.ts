@@ -1,5 +1,5 @@
 import { ERROR_CODES, TemporarilyUnavailableError, toApiError } from "../core/errors.js";
-import { millis, type ImageClassification, type ImageClassifier, type ImageOutcome } from "../core/model/image-classifier.js";
+import { imageClassification, type ClassifyOptions, type ImageClassification, type ImageClassifier, type ImageOutcome } from "../core/model/image-classifier.js";
 import type { ModelManifest } from "../core/model/manifest.js";
 import { assertChestXray } from "../core/model/assert-chest-xray.js";
 import type { InferenceBatcher } from "./inference-batcher.js";
@@ -27,7 +27,7 @@ export class BatchingImageClassifier implements ImageClassifier {
     return this.admitted;
   }
 
-  async classifyImages(images: readonly Uint8Array[]): Promise<ImageOutcome[]> {
+  async classifyImages(images: readonly Uint8Array[], { explain = false }: ClassifyOptions = {}): Promise<ImageOutcome[]> {
     if (this.admitted + images.length > this.maxInFlight) {
       this.metrics?.onRefused(images.length);
       throw new TemporarilyUnavailableError(
@@ -38,20 +38,20 @@ export class BatchingImageClassifier implements ImageClassifier {
     }
     this.admitted += images.length;
     try {
-      return await Promise.all(images.map((bytes) => this.classifyOne(bytes).catch(toApiError)));
+      return await Promise.all(images.map((bytes) => this.classifyOne(bytes, explain).catch(toApiError)));
     } finally {
       this.admitted -= images.length;
     }
   }
 
-  private async classifyOne(bytes: Uint8Array): Promise<ImageClassification> {
+  private async classifyOne(bytes: Uint8Array, explain: boolean): Promise<ImageClassification> {
     const started = performance.now();
     const { header, tensor } = await this.pool.preprocess(bytes);
     const preprocessed = performance.now();
-    const result = await this.batcher.classify(tensor);
+    const result = await this.batcher.classify(tensor, explain);
     assertChestXray(result);
-    const timingsMs = { preprocess: millis(started, preprocessed), inference: millis(preprocessed) };
-    this.metrics?.onImage(timingsMs);
-    return { header, result, timingsMs };
+    const answer = imageClassification(header, result, this.manifest, started, preprocessed);
+    this.metrics?.onImage(answer.timingsMs);
+    return answer;
   }
 }

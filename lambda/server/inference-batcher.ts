@@ -16,6 +16,7 @@ export interface BatchObserver {
 
 interface Pending {
   tensor: Float32Array;
+  explain: boolean;
   since: number;
   resolve: (result: Classification) => void;
   reject: (error: unknown) => void;
@@ -42,10 +43,10 @@ export class InferenceBatcher {
     return this.pending.length;
   }
 
-  /** The model's answer for one preprocessed image, from whichever batch it joins. */
-  classify(tensor: Float32Array): Promise<Classification> {
+  /** The model's answer for one preprocessed image, with its class activation map when `explain` is true, from whichever batch it joins. */
+  classify(tensor: Float32Array, explain = false): Promise<Classification> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ tensor, since: performance.now(), resolve, reject });
+      this.pending.push({ tensor, explain, since: performance.now(), resolve, reject });
       this.schedule();
     });
   }
@@ -69,7 +70,10 @@ export class InferenceBatcher {
     this.running = true;
     const started = performance.now();
     try {
-      const results = await this.model.classifyBatch(batch.map((item) => item.tensor));
+      const results = await this.model.classifyBatch(
+        batch.map((item) => item.tensor),
+        batch.map((item) => item.explain),
+      );
       batch.forEach((item, i) => item.resolve(results[i]!));
     } catch (error) {
       const failure = toApiError(error);

@@ -29,6 +29,12 @@ const EXTERNAL_PACKAGES = ["onnxruntime-node"];
  * thread from a .ts module in development (lambda/server/worker-thread.ts); the bundles' workers are .mjs.
  */
 const DEVELOPMENT_ONLY = ["tsx"];
+/** The pages and some of their files, which each image must serve from its own folder. */
+const WEB_PATHS = ["/", "/docs", "/web/app.js", "/web/swagger-ui-bundle.js", "/web/swagger-ui.css"];
+/** What the images keep of swagger-ui-dist: the files /docs serves, the package.json the core finds them by, the licences. */
+const SWAGGER_UI_FILES = ["LICENSE", "NOTICE", "package.json", "swagger-ui-bundle.js", "swagger-ui-bundle.js.LICENSE.txt", "swagger-ui.css"].map(
+  (file) => `node_modules/swagger-ui-dist/${file}`,
+);
 /** Optional requires inside try/catch in bundled code (debug's colour support), absent at run time by design. */
 const OPTIONAL_REQUIRES = ["supports-color"];
 
@@ -72,9 +78,10 @@ describe("Lambda image (lambda/Dockerfile)", () => {
     if (taskRoot) await rm(taskRoot, { recursive: true, force: true });
   });
 
-  it("copies exactly the bundle, the JPEG decoder's and DICOM codecs' .wasm and licences, the external packages, and the model into the task root", async () => {
+  it("copies exactly the bundle, the JPEG decoder's and DICOM codecs' .wasm and licences, the external packages, the web page's files, Swagger UI's, and the model into the task root", async () => {
     // Assess
     expect(written).toEqual([
+      "assets",
       "charlswasm_decode.wasm",
       "dicom-codec-worker.mjs",
       "index.mjs",
@@ -83,9 +90,10 @@ describe("Lambda image (lambda/Dockerfile)", () => {
       "models/pneumonia-cnn",
       "node_modules/onnxruntime-common",
       "node_modules/onnxruntime-node",
+      ...SWAGGER_UI_FILES,
       "openjpegwasm_decode.wasm",
     ]);
-    expect((await readdir(taskRoot)).sort()).toEqual(["charlswasm_decode.wasm", "dicom-codec-worker.mjs", "index.mjs", "libjpeg-turbo-grey.wasm", "licenses", "models", "node_modules", "openjpegwasm_decode.wasm"]);
+    expect((await readdir(taskRoot)).sort()).toEqual([...new Set(written.map((path) => path.split("/")[0]))]);
     expect((await readdir(join(taskRoot, "licenses", "libjpeg-turbo"))).sort()).toEqual(["LICENSE.md", "README.ijg"]);
     expect(await readdir(join(taskRoot, "licenses", "charls"))).toEqual(["LICENSE"]);
     expect(lastInstruction(stages.at(-1)!, "CMD")).toBe('["index.handler"]');
@@ -152,7 +160,7 @@ describe("Lambda image (lambda/Dockerfile)", () => {
     for (const result of results) expect(JSON.parse(result.body), result.body).toMatchObject({ error: { code: "NOT_A_CHEST_XRAY" } });
   });
 
-  it("answers the sample REST API event from the task root alone, as the source handler does", async () => {
+  it("answers the sample REST API event from the task root alone, as the source handler does, and serves the web page's and Swagger UI's files", async () => {
     // Prepare: Lambda's bootstrap imports <file>.mjs from the task root and calls the named export
     const [file, exported] = (JSON.parse(lastInstruction(stages.at(-1)!, "CMD")!) as string[])[0]!.split(".");
     const event = JSON.parse(await readFile(EVENT_FILE, "utf8"));
@@ -162,7 +170,12 @@ describe("Lambda image (lambda/Dockerfile)", () => {
       const module = await import(pathToFileURL(process.env.LAMBDA_TASK_ROOT + "/${file}.mjs").href);
       const context = { ...JSON.parse(process.env.CONTEXT), getRemainingTimeInMillis: () => 30000 };
       const result = await module["${exported}"](JSON.parse(readFileSync(process.env.EVENT_FILE, "utf8")), context);
-      process.stdout.write("RESULT " + JSON.stringify(result) + "\\n", () => process.exit(0));
+      const web = [];
+      for (const path of JSON.parse(process.env.WEB_PATHS)) {
+        const event = { httpMethod: "GET", path, headers: {}, multiValueHeaders: {}, body: null, isBase64Encoded: false, requestContext: {} };
+        web.push((await module["${exported}"](event, context)).statusCode);
+      }
+      process.stdout.write("RESULT " + JSON.stringify(result) + "\\nWEB " + JSON.stringify(web) + "\\n", () => process.exit(0));
     `;
     // Act
     const child = spawnSync(process.execPath, ["--input-type=module", "-e", invoke], {
@@ -171,6 +184,7 @@ describe("Lambda image (lambda/Dockerfile)", () => {
         ...BARE_ENV,
         LAMBDA_TASK_ROOT: taskRoot,
         EVENT_FILE,
+        WEB_PATHS: JSON.stringify(WEB_PATHS),
         CONTEXT: JSON.stringify(lambdaContext),
         POWERTOOLS_LOG_LEVEL: "INFO",
       },
@@ -189,6 +203,7 @@ describe("Lambda image (lambda/Dockerfile)", () => {
     expect(body.model).toEqual(expected.model);
     const loaded = lines.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line)).find((log) => log.message === "model loaded");
     expect(loaded).toMatchObject({ executionProviders: ["cpu"], model: { name: "pneumonia-cnn" } });
+    expect(JSON.parse(lines.find((line) => line.startsWith("WEB "))!.slice("WEB ".length))).toEqual(WEB_PATHS.map(() => 200));
   });
 });
 
@@ -212,9 +227,10 @@ describe("GPU image (lambda/Dockerfile.gpu), run on the CPU", () => {
     if (appDir) await rm(appDir, { recursive: true, force: true });
   });
 
-  it("copies exactly the batching server's bundles, the JPEG decoder's and DICOM codecs' .wasm and licences, onnxruntime-node with its runtime dependency, and the model into the app folder", async () => {
+  it("copies exactly the batching server's bundles, the JPEG decoder's and DICOM codecs' .wasm and licences, onnxruntime-node with its runtime dependency, the web page's files, Swagger UI's, and the model into the app folder", async () => {
     // Assess
     expect(written).toEqual([
+      "assets",
       "charlswasm_decode.wasm",
       "dicom-codec-worker.mjs",
       "gpu-server.mjs",
@@ -224,6 +240,7 @@ describe("GPU image (lambda/Dockerfile.gpu), run on the CPU", () => {
       "models/pneumonia-cnn",
       "node_modules/onnxruntime-common",
       "node_modules/onnxruntime-node",
+      ...SWAGGER_UI_FILES,
       "openjpegwasm_decode.wasm",
       "preprocess-worker.mjs",
     ]);
@@ -257,11 +274,13 @@ describe("GPU image (lambda/Dockerfile.gpu), run on the CPU", () => {
       form.append("file", new Blob([await anyXray()], { type: "image/jpeg" }), "xray.jpeg");
       // Act
       const health = await fetch(`${url}/health`);
+      const webFiles = await Promise.all(WEB_PATHS.map((path) => fetch(`${url}${path}`)));
       const classified = await fetch(`${url}/pneumonia_classifier`, { method: "POST", body: form });
       const check = spawnSync(process.execPath, healthCheck.slice(1), { env: { ...BARE_ENV, PORT: new URL(url).port }, timeout: 10_000 });
       // Assess
       expect(health.status).toBe(200);
       expect(await health.json()).toMatchObject({ status: "ok", model: { name: "pneumonia-cnn" } });
+      expect(webFiles.map((response) => response.status)).toEqual(WEB_PATHS.map(() => 200));
       expect(classified.status).toBe(200);
       expect(await classified.json()).toMatchObject({ prediction: expect.stringMatching(/^(NORMAL|PNEUMONIA)$/) });
       expect(healthCheck[0]).toBe("node");

@@ -1,6 +1,8 @@
 import { BATCH_LIMITS, FORM_LIMITS } from "../limits.js";
 import {
   ApiError,
+  BadRequestError,
+  ERROR_CODES,
   InternalError,
   MethodNotAllowedError,
   NotFoundError,
@@ -10,11 +12,10 @@ import {
 import { jsonResponse, type CoreRequest, type CoreResponse } from "./http-types.js";
 import { parseImageUploads, type UploadedFile } from "./multipart.js";
 import { openApiDocument } from "./openapi.js";
-import { renderDocsPage } from "./docs-page.js";
+import { webFileResponse, webPageResponse } from "../web/web-files.js";
 import { logger } from "../logger.js";
-import { millis, type ImageClassification, type ImageClassifier } from "../model/image-classifier.js";
-import type { Classification } from "../model/onnx-model.js";
-import { SERVER_ROUTES, type RouteName } from "./routes.js";
+import { millis, type ClassifyOptions, type ImageClassification, type ImageClassifier } from "../model/image-classifier.js";
+import { SERVER_ROUTES, templatedPath, type RouteName } from "./routes.js";
 import { batchTooLargeError, bodyTooLargeError, type ApiHost } from "./api-host.js";
 import { imageAnswer, type ErrorAnswer, type ImageAnswer, type ModelRef, type RequestObserver, type RequestOutcome } from "./request-outcome.js";
 
@@ -60,14 +61,32 @@ const modelOf = ({ manifest }: ImageClassifier): ModelRef => ({ name: manifest.n
 
 /**
  * What a client reads of a classification: the gate's verdict stays inside, so an accepted image's answer is as
- * before; a DICOM file's answer adds `source`, the four header fields the service may repeat.
+ * before; a DICOM file's answer adds `source`, the four header fields the service may repeat; the explanation
+ * comes last, when asked for.
  */
-const clientAnswer = ({ result: { prediction, probability, probabilities }, header: { source } }: ImageClassification) => ({
+const clientAnswer = ({ result: { prediction, probability, probabilities }, header: { source }, explanation }: ImageClassification) => ({
   prediction,
   probability,
   probabilities,
   ...(source ? { source } : {}),
+  ...(explanation ? { explanation } : {}),
 });
+
+/**
+ * The classify routes' query: `explain=true` asks for each image's class activation map; any other value, a
+ * repeated one, or explain for a model without the map's output is a 400 that says what to send.
+ */
+function classifyOptions(request: CoreRequest, images: ImageClassifier): ClassifyOptions {
+  const values = request.query?.getAll("explain") ?? [];
+  if (values.length === 0) return {};
+  if (values.length > 1 || values[0] !== "true") {
+    const got = values.map((value) => JSON.stringify(value.slice(0, 40))).join(", ");
+    throw new BadRequestError(ERROR_CODES.badRequest, `The query parameter explain takes one value, true (got ${got}); leave it out for the answer without the heatmap.`);
+  }
+  const { name, version, explanation } = images.manifest;
+  if (!explanation) throw new BadRequestError(ERROR_CODES.badRequest, `Model ${name} ${version} has no class activation map to explain with; leave explain out.`);
+  return { explain: true };
+}
 
 async function classify(request: CoreRequest, { deps, host, record }: RouteContext): Promise<CoreResponse> {
   const started = performance.now();
@@ -75,7 +94,7 @@ async function classify(request: CoreRequest, { deps, host, record }: RouteConte
   const parsed = performance.now();
   record.parseMs = millis(started, parsed);
   const images = await deps.images();
-  const [outcome] = await images.classifyImages([upload!.bytes]);
+  const [outcome] = await images.classifyImages([upload!.bytes], classifyOptions(request, images));
   if (outcome instanceof ApiError) throw outcome;
   record.images.push(imageAnswer(outcome!));
   const { header, result, timingsMs } = outcome!;
@@ -86,7 +105,8 @@ async function classify(request: CoreRequest, { deps, host, record }: RouteConte
     image: { type: header.type, width: header.width, height: header.height, bytes: upload!.bytes.length, source: header.source },
     timingsMs: timings,
   });
-  return jsonResponse(200, { ...clientAnswer(outcome!), model: modelOf(images), timingsMs: timings });
+  const { explanation, ...answer } = clientAnswer(outcome!);
+  return jsonResponse(200, { ...answer, model: modelOf(images), timingsMs: timings, ...(explanation && { explanation }) });
 }
 
 /** Several X-rays in one form: one result or one error per file, in the form's order. */
@@ -95,7 +115,10 @@ async function classifyBatch(request: CoreRequest, { deps, record }: RouteContex
   const uploads = await readUploads(request, BATCH_LIMITS.maxFiles, BATCH_LIMITS.maxBodyBytes, batchTooLargeError);
   const parsed = performance.now();
   const images = await deps.images();
-  const outcomes = await images.classifyImages(uploads.map((upload) => upload.bytes));
+  const outcomes = await images.classifyImages(
+    uploads.map((upload) => upload.bytes),
+    classifyOptions(request, images),
+  );
   record.images.push(...outcomes.map((outcome) => (outcome instanceof ApiError ? { status: outcome.status, code: outcome.code } : imageAnswer(outcome))));
   const results = outcomes.map((outcome, i) => {
     const file = uploads[i]!.filename;
@@ -116,8 +139,9 @@ async function health(_request: CoreRequest, { deps }: RouteContext): Promise<Co
   return jsonResponse(200, { status: "ok", model: { name, version, sha256 } });
 }
 
+/** The loaded model, as the OpenAPI document describes it (its explanation's scale included), or undefined. */
 async function loadedModel(deps: AppDependencies) {
-  return deps.images().then(modelOf, () => undefined);
+  return deps.images().then((images) => ({ ...modelOf(images), explanation: images.manifest.explanation }), () => undefined);
 }
 
 async function metrics(_request: CoreRequest, { deps }: RouteContext): Promise<CoreResponse> {
@@ -130,12 +154,18 @@ async function openApi(_request: CoreRequest, { deps, host }: RouteContext): Pro
   return jsonResponse(200, openApiDocument(await loadedModel(deps), host));
 }
 
-async function docs(_request: CoreRequest, { deps, host }: RouteContext): Promise<CoreResponse> {
-  const body = renderDocsPage(openApiDocument(await loadedModel(deps), host));
-  return { statusCode: 200, headers: { "content-type": "text/html; charset=utf-8" }, body };
+const page: Route = () => webPageResponse("page");
+const docs: Route = () => webPageResponse("docs");
+
+/** A file the page or Swagger UI loads, named by the path's last segment. */
+async function webFile(request: CoreRequest): Promise<CoreResponse> {
+  const name = request.path.slice(request.path.lastIndexOf("/") + 1);
+  const response = webFileResponse(name);
+  if (!response) throw new NotFoundError(`No file ${name.slice(0, 80)} here; the page at / and /docs load the files they need.`);
+  return response;
 }
 
-const ROUTE_HANDLERS: Record<RouteName, Route> = { classify, classifyBatch, health, metrics, openApi, docs };
+const ROUTE_HANDLERS: Record<RouteName, Route> = { classify, classifyBatch, health, metrics, openApi, docs, page, webFile };
 
 /** A route a host serves: its name, for the outcome, and its handler. */
 interface ServedRoute {
@@ -156,7 +186,8 @@ function routeIndex(host: ApiHost): Readonly<Record<string, Readonly<Record<stri
 const BATCHING_SERVER_PATHS: ReadonlySet<string> = new Set(Object.values(SERVER_ROUTES).map((route) => route.path));
 
 function findRoute(index: ReturnType<typeof routeIndex>, host: ApiHost, request: CoreRequest): ServedRoute {
-  const methods = Object.hasOwn(index, request.path) ? index[request.path]! : undefined;
+  const path = Object.hasOwn(index, request.path) ? request.path : templatedPath(request.path);
+  const methods = Object.hasOwn(index, path) ? index[path]! : undefined;
   if (!methods) {
     if (host.batchingServer && BATCHING_SERVER_PATHS.has(request.path)) {
       throw new NotFoundError(`${request.path} is served by the batching server only; use ${host.batchingServer(request.path)}.`);

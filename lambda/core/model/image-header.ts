@@ -21,6 +21,8 @@ export interface ImageHeader {
   type: SupportedImageType;
   width: number;
   height: number;
+  /** The EXIF orientation (1 to 8) of a JPEG that has one, as image-size reads it; 1 (as stored) otherwise. */
+  orientation: number;
   /** DICOM only. */
   source?: DicomSource;
 }
@@ -76,14 +78,15 @@ function checkDicom(bytes: Uint8Array): CheckedImage {
   const { columns: width, rows: height } = dicom;
   assertPlausibleDensity("application/dicom", bytes.length, width, height);
   const source = { modality: dicom.modality, photometricInterpretation: dicom.photometric, bitsStored: dicom.bitsStored, transferSyntax: dicom.transferSyntax.name };
-  return { header: { type: "application/dicom", width, height, source }, dicom };
+  return { header: { type: "application/dicom", width, height, orientation: 1, source }, dicom };
 }
 
 function readRasterHeader(bytes: Uint8Array, type: Exclude<SupportedImageType, "application/dicom">): ImageHeader {
   let width: number | undefined;
   let height: number | undefined;
+  let orientation: number | undefined;
   try {
-    ({ width, height } = imageSize(bytes));
+    ({ width, height, orientation } = imageSize(bytes));
   } catch (error) {
     throw new UnusableImageError(
       `The ${SUPPORTED_IMAGE_TYPES[type]} header cannot be read; the file is corrupt or truncated. Send the original image file.`,
@@ -96,7 +99,7 @@ function readRasterHeader(bytes: Uint8Array, type: Exclude<SupportedImageType, "
   assertDimensionsWithinLimits(width, height);
   assertPlausibleDensity(type, bytes.length, width, height);
   if (type === "image/jpeg") assertJpegComplete(bytes);
-  return { type, width, height };
+  return { type, width, height, orientation: orientation ?? 1 };
 }
 
 /** Refuses large declared images with far too few bytes to hold them: crafted headers, not X-rays. */

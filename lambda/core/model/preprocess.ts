@@ -1,11 +1,13 @@
 import { createJimp } from "@jimp/core";
 import png from "@jimp/js-png";
-import scaledJpeg, { greyToRgba, jpegDecodeSize } from "./scaled-jpeg-format.js";
-import { JpegDecodeError } from "./libjpeg-turbo/scaled-jpeg-decoder.js";
+import scaledJpeg, { jpegDecodeSize } from "./scaled-jpeg-format.js";
+import { decodeGreyScaled, JpegDecodeError } from "./libjpeg-turbo/scaled-jpeg-decoder.js";
 import { UnusableImageError } from "../errors.js";
+import { IMAGE_LIMITS } from "../limits.js";
 import { checkImage, type ImageHeader } from "./image-header.js";
 import { decodeDicomGrey } from "../dicom/decode-dicom.js";
-import { downscaleToGrey } from "./area-downscale.js";
+import type { DicomImage } from "../dicom/read-dicom-image.js";
+import { downscaleGrey, downscaleToGrey } from "./area-downscale.js";
 import { greyToTensor } from "./grey-tensor.js";
 import type { PreprocessingSpec } from "./preprocessing-spec.js";
 import { WARM_UP_JPEG } from "./warm-up-jpeg.js";
@@ -27,14 +29,26 @@ export interface PreprocessedImage {
  */
 export async function preprocessImage(bytes: Uint8Array, spec: PreprocessingSpec): Promise<PreprocessedImage> {
   const { header, dicom } = checkImage(bytes);
-  const bitmap = dicom ? dicomBitmap(await decodeDicomGrey(dicom)) : (await decodeImage(bytes, header, spec)).bitmap;
-  const grey = downscaleToGrey(bitmap.data, bitmap.width, bitmap.height, spec.width, spec.height);
-  return { header, tensor: greyToTensor(grey, spec) };
+  return { header, tensor: greyToTensor(await greyModelInput(bytes, header, dicom, spec), spec) };
 }
 
-/** A DICOM image's display grey in the RGBA layout the JPEG decoder hands on, so both take the same steps after. */
-function dicomBitmap({ data, width, height }: { data: Uint8Array; width: number; height: number }) {
-  return { data: greyToRgba(data), width, height };
+/**
+ * The image as the model's grey input size. A DICOM file's display grey (what a viewer shows) and an upright
+ * JPEG (no EXIF rotation: nearly every X-ray) from the scaled decoder go straight to the area downscale, one
+ * grey byte a pixel, sparing the RGBA bitmap jimp would build and read back (about a tenth of preprocessing);
+ * jimp decodes the rest, so that it applies the orientation, with the same decoder.
+ */
+async function greyModelInput(bytes: Uint8Array, header: ImageHeader, dicom: DicomImage | undefined, spec: PreprocessingSpec): Promise<Float32Array> {
+  if (dicom) {
+    const image = await decodeDicomGrey(dicom);
+    return downscaleGrey(image.data, image.width, image.height, spec.width, spec.height);
+  }
+  if (header.type === "image/jpeg" && header.orientation === 1) {
+    const image = await withUnusableMessage(header, () => decodeGreyScaled(bytes, { ...jpegDecodeSize(spec), maxPixels: IMAGE_LIMITS.maxPixels }));
+    return downscaleGrey(image.data, image.width, image.height, spec.width, spec.height);
+  }
+  const { bitmap } = await decodeImage(bytes, header, spec);
+  return downscaleToGrey(bitmap.data, bitmap.width, bitmap.height, spec.width, spec.height);
 }
 
 /**
@@ -43,8 +57,15 @@ function dicomBitmap({ data, width, height }: { data: Uint8Array; width: number;
  * 422 when it cannot, with libjpeg's reason for a JPEG.
  */
 export async function decodeImage(bytes: Uint8Array, header: ImageHeader, spec: PreprocessingSpec) {
+  return withUnusableMessage(header, () =>
+    Jimp.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { "image/jpeg": jpegDecodeSize(spec) }),
+  );
+}
+
+/** What `decode` answers, or a 422 saying why the image could not be decoded. */
+async function withUnusableMessage<T>(header: ImageHeader, decode: () => T | Promise<T>): Promise<T> {
   try {
-    return await Jimp.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { "image/jpeg": jpegDecodeSize(spec) });
+    return await decode();
   } catch (error) {
     throw new UnusableImageError(unusableMessage(header, error), { cause: error });
   }

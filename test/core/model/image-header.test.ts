@@ -26,6 +26,7 @@ describe("readImageHeader", () => {
     expect(header.type).toBe("image/jpeg");
     expect(header.width).toBeGreaterThan(500);
     expect(header.height).toBeGreaterThan(500);
+    expect(header.orientation).toBe(1);
   });
 
   it("refuses a JPEG cut short in its compressed data with 422, which the decoder would paint grey", async () => {
@@ -62,6 +63,7 @@ describe("readImageHeader", () => {
       type: "application/dicom",
       width: 90,
       height: 70,
+      orientation: 1,
       source: { modality: "DX", photometricInterpretation: "MONOCHROME1", bitsStored: 12, transferSyntax: "Explicit VR Little Endian" },
     });
   });
