@@ -1,54 +1,49 @@
-import { ERROR_CODES, TemporarilyUnavailableError, toApiError } from "../core/errors.js";
+import { toApiError } from "../core/errors.js";
 import { millis, type ImageClassification, type ImageClassifier, type ImageOutcome } from "../core/model/image-classifier.js";
 import type { ModelManifest } from "../core/model/manifest.js";
 import { assertChestXray } from "../core/model/assert-chest-xray.js";
 import type { InferenceBatcher } from "./inference-batcher.js";
 import type { PreprocessPool } from "./preprocess-pool.js";
 import type { ServerMetrics } from "./server-metrics.js";
+import type { AdmissionControl } from "./admission-control.js";
 
 /**
- * Classifies images through the worker pool and the dynamic batcher, admitting at most `maxInFlight` images
- * at a time: past that a request is refused whole with 503 and Retry-After, so memory stays bounded and a
- * client backs off instead of waiting in a queue that only grows.
+ * Classifies images through the worker pool and the dynamic batcher, admitting a request whole or refusing it
+ * whole with 503 and Retry-After (AdmissionControl: by count and by time), so memory and latency stay bounded
+ * and a client backs off instead of waiting in a queue that only grows. An image still waiting for a worker or
+ * a batch when its request's budget runs out is dropped with 503 before it reaches the model.
  */
 export class BatchingImageClassifier implements ImageClassifier {
-  private admitted = 0;
-
   constructor(
     readonly manifest: ModelManifest,
     private readonly pool: PreprocessPool,
     private readonly batcher: InferenceBatcher,
-    private readonly maxInFlight: number,
+    private readonly admission: AdmissionControl,
     private readonly metrics?: ServerMetrics,
   ) {}
 
   /** Images admitted and not yet answered. */
   get inFlight(): number {
-    return this.admitted;
+    return this.admission.admitted;
   }
 
   async classifyImages(images: readonly Uint8Array[]): Promise<ImageOutcome[]> {
-    if (this.admitted + images.length > this.maxInFlight) {
-      this.metrics?.onRefused(images.length);
-      throw new TemporarilyUnavailableError(
-        ERROR_CODES.overloaded,
-        `The server is at its limit of ${this.maxInFlight} images in progress; retry after a second, or send to another instance.`,
-        1,
-      );
-    }
-    this.admitted += images.length;
-    try {
-      return await Promise.all(images.map((bytes) => this.classifyOne(bytes).catch(toApiError)));
-    } finally {
-      this.admitted -= images.length;
-    }
+    const admitted = this.admission.admit(images.length);
+    return Promise.all(
+      images.map((bytes) =>
+        this.classifyOne(bytes, admitted.signal).then(
+          (outcome) => (admitted.imageDone(false), outcome),
+          (error: unknown) => (admitted.imageDone(error === admitted.signal.reason), toApiError(error)),
+        ),
+      ),
+    );
   }
 
-  private async classifyOne(bytes: Uint8Array): Promise<ImageClassification> {
+  private async classifyOne(bytes: Uint8Array, signal: AbortSignal): Promise<ImageClassification> {
     const started = performance.now();
-    const { header, tensor } = await this.pool.preprocess(bytes);
+    const { header, tensor } = await this.pool.preprocess(bytes, { signal });
     const preprocessed = performance.now();
-    const result = await this.batcher.classify(tensor);
+    const result = await this.batcher.classify(tensor, { signal });
     assertChestXray(result);
     const timingsMs = { preprocess: millis(started, preprocessed), inference: millis(preprocessed) };
     this.metrics?.onImage(timingsMs);

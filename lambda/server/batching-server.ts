@@ -5,7 +5,11 @@ import { BATCH_LIMITS, MIB } from "../core/limits.js";
 import { logger } from "../core/logger.js";
 import { defaultModelDir } from "../core/model/manifest.js";
 import { API_HOSTS, batchTooLargeError } from "../core/http/api-host.js";
+import { SERVER_ROUTES, type RouteName } from "../core/http/routes.js";
+import type { ApiError } from "../core/errors.js";
+import type { IncomingMessage } from "node:http";
 import { appHandler, createNodeHttpFront } from "../adapters/node-http.js";
+import { AdmissionControl, SHED_REASONS } from "./admission-control.js";
 import { BatchingImageClassifier } from "./batching-image-classifier.js";
 import { InferenceBatcher } from "./inference-batcher.js";
 import { InferenceThread } from "./inference-thread.js";
@@ -39,6 +43,15 @@ type State =
 const STARTING = new TemporarilyUnavailableError(ERROR_CODES.modelUnavailable, "The server is loading and warming up the model; retry in a few seconds.", 5);
 const DRAINING = new TemporarilyUnavailableError(ERROR_CODES.shuttingDown, "This instance is shutting down; send the request again (to another instance).", 1);
 
+/** The classification routes, whose requests the server may refuse before reading their bodies. */
+const CLASSIFY_ROUTES = (["classify", "classifyBatch"] as const satisfies readonly RouteName[]).map((name) => ({ name, ...SERVER_ROUTES[name] }));
+
+/** The classification route a request is for, if any. */
+function classifyRouteOf(request: IncomingMessage): RouteName | undefined {
+  const path = new URL(request.url ?? "/", "http://localhost").pathname;
+  return CLASSIFY_ROUTES.find((route) => route.path === path && route.method === request.method)?.name;
+}
+
 /** The worker modules the server starts: lambda/preprocess-worker and lambda/inference-worker, .ts or bundled .mjs. */
 export interface WorkerUrls {
   preprocess: URL;
@@ -56,21 +69,45 @@ export async function startBatchingServer(config: BatchingServerConfig, workerUr
   let model: InferenceThread | undefined;
   let batcher: InferenceBatcher | undefined;
   const metrics = new ServerMetrics({
-    inFlight: () => (state.phase === "ready" ? state.images.inFlight : 0),
+    inFlight: (): number => admission.admitted,
     awaitingPreprocessing: () => pool?.queued ?? 0,
     awaitingInference: () => batcher?.queued ?? 0,
   });
+  const admission = new AdmissionControl(
+    { maxInFlight: config.maxInFlightImages, maxWaitMs: config.maxQueueWaitMs, saturated: () => (pool?.queued ?? 0) > 0 },
+    metrics,
+  );
+  const unavailable = () => {
+    if (state.phase === "unavailable") return state.error;
+    return state.phase === "starting" ? STARTING : DRAINING;
+  };
   const images = async () => {
     if (state.phase === "ready") return state.images;
-    if (state.phase === "unavailable") throw state.error;
-    throw state.phase === "starting" ? STARTING : DRAINING;
+    throw unavailable();
   };
   const app = createApp({ images, metrics: () => metrics.render(), observe: (outcome) => metrics.observe(outcome) }, API_HOSTS.batching);
+  // Refusals answered from the headers never reach the app: their outcomes are reported here, so /metrics and
+  // CloudWatch count them as the app counts its own.
+  const reportRefusal = (request: IncomingMessage, refusal: ApiError) => {
+    const model = state.phase === "ready" ? { name: state.images.manifest.name, version: state.images.manifest.version } : undefined;
+    const error = { status: refusal.status, code: refusal.code };
+    metrics.observe({ route: classifyRouteOf(request), status: refusal.status, error, model, images: [], timingsMs: { total: 0 } });
+  };
   const front = createNodeHttpFront(appHandler(app), {
     // The batch route's limit: the classify route's own (lower) limit is the app's to answer.
     maxBodyBytes: BATCH_LIMITS.maxBodyBytes,
     tooLarge: batchTooLargeError,
     maxBufferedBytes: config.maxBufferedMiB * MIB,
+    bufferFull: () => admission.shed(SHED_REASONS.bufferFull),
+    // A classification the server cannot take now is refused before its body is read: one image is the least
+    // a request can bring, and a batch's real count is judged again once its form is read.
+    refuseEarly: (request) => {
+      if (!classifyRouteOf(request)) return undefined;
+      const refusal = state.phase === "ready" ? admission.refusal(1) : unavailable();
+      if (refusal) reportRefusal(request, refusal);
+      return refusal;
+    },
+    onRefused: reportRefusal,
   });
   const url = await front.listen(config.port, config.host);
   logger.info("batching server listening; warming up", { url, config });
@@ -89,13 +126,14 @@ export async function startBatchingServer(config: BatchingServerConfig, workerUr
       threads: config.preprocessThreads,
       spec: manifest.input.preprocessing,
       taskTimeoutMs: config.preprocessTimeoutMs,
+      onWait: (ms) => metrics.onPreprocessWait(ms),
     });
     batcher = new InferenceBatcher(model, { maxBatchSize: config.maxBatchSize, maxWaitMs: config.maxWaitMs }, metrics);
     // A full batch allocates what every later batch reuses (and, on CUDA, picks kernels for its shape).
     const warmUpStarted = performance.now();
     await model.classifyBatch(Array.from({ length: config.maxBatchSize }, () => new Float32Array(inputSize)));
     if (state.phase !== "starting") return;
-    state = { phase: "ready", images: new BatchingImageClassifier(manifest, pool, batcher, config.maxInFlightImages, metrics) };
+    state = { phase: "ready", images: new BatchingImageClassifier(manifest, pool, batcher, admission, metrics) };
     logger.info("batching server ready", {
       executionProviders: model.executionProviders,
       preprocessThreads: config.preprocessThreads,
