@@ -6,7 +6,7 @@ import { appHandler, createNodeHttpFront, type HttpHandler, type NodeHttpFront, 
 import { ListenError } from "../../lambda/adapters/listen-error.js";
 import { ERROR_CODES, PayloadTooLargeError, TemporarilyUnavailableError, UnusableImageError } from "../../lambda/core/errors.js";
 import { jsonResponse } from "../../lambda/core/http/http-types.js";
-import { rawRequest } from "../support/raw-request.js";
+import { rawClient, rawRequest } from "../support/raw-request.js";
 
 const LIMITS: NodeHttpOptions = {
   maxBodyBytes: 64 * 1024,
@@ -39,14 +39,22 @@ function gate() {
 
 const ok = async () => jsonResponse(200, { ok: true });
 
-/** A raw TCP client of the server at `url`: what it has received so far, and when it closes. */
-function rawClient(url: string) {
-  const client = connect(Number(new URL(url).port), "127.0.0.1");
-  let received = "";
-  client.on("data", (chunk: Buffer) => (received += chunk.toString()));
-  client.on("error", () => undefined);
-  const closed = new Promise<void>((resolve) => client.on("close", () => resolve()));
-  return { client, received: () => received, closed };
+/**
+ * Sends the whole body without asking first, as most clients do, however early the server answers: the
+ * answer's status, and the connection's error if there was one (EPIPE, ECONNRESET), even after the answer.
+ */
+function sendWholeBody(url: string, body: Buffer, headers: OutgoingHttpHeaders): Promise<{ status?: number; error?: Error }> {
+  return new Promise((resolve) => {
+    const outgoing = httpRequest(url, { method: "POST", headers });
+    let status: number | undefined;
+    outgoing.on("response", (response) => {
+      status = response.statusCode;
+      response.resume();
+    });
+    outgoing.on("error", (error) => resolve({ status, error }));
+    outgoing.on("close", () => resolve({ status }));
+    outgoing.end(body);
+  });
 }
 
 describe("createNodeHttpFront", () => {
@@ -154,17 +162,7 @@ describe("createNodeHttpFront", () => {
     const refuseEarly = () => new TemporarilyUnavailableError(ERROR_CODES.overloaded, "Full; retry after 1 s.", 1);
     const url = await serve(ok, { ...LIMITS, maxBodyBytes: 16 * 1024 * 1024, refuseEarly });
     // Act
-    const outcome = await new Promise<{ status?: number; error?: Error }>((resolve) => {
-      const outgoing = httpRequest(url, { method: "POST", headers: { "content-length": 8 * 1024 * 1024 } });
-      let status: number | undefined;
-      outgoing.on("response", (response) => {
-        status = response.statusCode;
-        response.resume();
-      });
-      outgoing.on("error", (error) => resolve({ status, error }));
-      outgoing.on("close", () => resolve({ status }));
-      outgoing.end(Buffer.alloc(8 * 1024 * 1024));
-    });
+    const outcome = await sendWholeBody(url, Buffer.alloc(8 * 1024 * 1024), { "content-length": 8 * 1024 * 1024 });
     // Assess
     expect(outcome).toEqual({ status: 503 });
   });
@@ -172,19 +170,8 @@ describe("createNodeHttpFront", () => {
   it("answers a body over the limit sent without asking first with its 413, not a reset", async () => {
     // Prepare
     const url = await serve(ok);
-    // Act
-    const outcome = await new Promise<{ status?: number; error?: Error }>((resolve) => {
-      const outgoing = httpRequest(url, { method: "POST", headers: { "transfer-encoding": "chunked" } });
-      let status: number | undefined;
-      outgoing.on("response", (response) => {
-        status = response.statusCode;
-        response.resume();
-      });
-      outgoing.on("error", (error) => resolve({ status, error }));
-      outgoing.on("close", () => resolve({ status }));
-      // No declared length: the limit is found mid-body.
-      outgoing.end(Buffer.alloc(4 * 1024 * 1024));
-    });
+    // Act: no declared length, so the limit is found mid-body
+    const outcome = await sendWholeBody(url, Buffer.alloc(4 * 1024 * 1024), { "transfer-encoding": "chunked" });
     // Assess
     expect(outcome).toEqual({ status: 413 });
   });
