@@ -37,12 +37,19 @@ export interface QueueOptions {
   signal?: AbortSignal;
 }
 
-/** A request's admission: the signal its queued images watch, and the call that hands back each image's place. */
+/** A request's admission: the signal its queued images watch, and the calls that hold and hand back its places. */
 export interface Admission {
   /** Aborted once the request has outlived the budget, with its 503 as the reason: images still queued are dropped. */
   readonly signal: AbortSignal;
+  /**
+   * Holds places for `images` images in all: a request admitted from its headers with one place takes the
+   * rest of a batch's once its form is read. Throws the 503 that refuses the extra places.
+   */
+  holdFor(images: number): void;
   /** One of the request's images is answered; `dropped` when it was dropped unprocessed (its time says nothing of the rate). */
   imageDone(dropped: boolean): void;
+  /** Gives back the places still held: the request ended before its images were all classified (a form refused, say). */
+  release(): void;
 }
 
 /**
@@ -71,43 +78,68 @@ export class AdmissionControl {
     return Math.max(1, Math.ceil((this.inFlight * (this.perImage.ms ?? 0)) / 1000));
   }
 
-  /**
-   * The 503 for a request of `images` images if it would be refused now (counted as shed), else undefined;
-   * admits nothing, so the HTTP front can ask from the headers before it reads a body.
-   */
-  refusal(images: number): TemporarilyUnavailableError | undefined {
-    const reason = this.shedReason(images);
-    return reason === undefined ? undefined : this.shed(reason, images);
-  }
-
   /** The 503 that sheds a request for `reason`, counted as shed. */
   shed(reason: ShedReason, images = 1): TemporarilyUnavailableError {
     this.observer.onShed(reason);
     return this.overloaded(reason, images);
   }
 
-  /** Admits `images` images, or throws the 503 that refuses them. */
+  /**
+   * Admits `images` images, or throws the 503 that refuses them (counted as shed). The budget runs from now:
+   * places never taken up by a classification (the client never sent its body) are given back when it runs out.
+   */
   admit(images: number): Admission {
-    const refused = this.refusal(images);
-    if (refused) throw refused;
-    if (this.inFlight === 0) this.perImage.busy(performance.now());
-    this.inFlight += images;
-    this.observer.onAdmitted(images);
+    const wasIdle = this.inFlight === 0;
+    this.take(images);
+    if (wasIdle) this.perImage.busy(performance.now());
     const controller = new AbortController();
-    // Counted as shed when an image is dropped for it, not when the time runs out over images already at work.
-    const timer = setTimeout(() => controller.abort(this.overloaded(SHED_REASONS.expired, images)), this.options.maxWaitMs);
-    let left = images;
+    let held = images;
+    let total = images;
+    let classifying = false;
     let anyDropped = false;
+    const release = () => {
+      clearTimeout(timer);
+      if (held === 0) return;
+      this.inFlight -= held;
+      held = 0;
+      this.perImage.answered(0, performance.now(), { idle: this.inFlight === 0, saturated: this.options.saturated() });
+    };
+    const timer = setTimeout(() => {
+      // Counted as shed when an image is dropped for it, not when the time runs out over images already at work.
+      controller.abort(this.overloaded(SHED_REASONS.expired, total));
+      if (!classifying) release();
+    }, this.options.maxWaitMs);
     return {
       signal: controller.signal,
+      holdFor: (images) => {
+        if (!classifying && controller.signal.aborted) {
+          // The budget ran out before the form was read, and the places were given back.
+          this.observer.onShed(SHED_REASONS.expired);
+          throw controller.signal.reason;
+        }
+        classifying = true;
+        if (images <= total) return;
+        this.take(images - total);
+        held += images - total;
+        total = images;
+      },
       imageDone: (dropped) => {
         this.inFlight--;
-        if (--left === 0) clearTimeout(timer);
+        if (--held === 0) clearTimeout(timer);
         if (dropped && !anyDropped) this.observer.onShed(SHED_REASONS.expired);
         anyDropped ||= dropped;
         this.perImage.answered(dropped ? 0 : 1, performance.now(), { idle: this.inFlight === 0, saturated: this.options.saturated() });
       },
+      release,
     };
+  }
+
+  /** Takes places for `images` more images, or throws the 503 that refuses them. */
+  private take(images: number): void {
+    const reason = this.shedReason(images);
+    if (reason !== undefined) throw this.shed(reason, images);
+    this.inFlight += images;
+    this.observer.onAdmitted(images);
   }
 
   private shedReason(images: number): ShedReason | undefined {

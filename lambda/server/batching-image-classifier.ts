@@ -5,7 +5,7 @@ import { assertChestXray } from "../core/model/assert-chest-xray.js";
 import type { InferenceBatcher } from "./inference-batcher.js";
 import type { PreprocessPool } from "./preprocess-pool.js";
 import type { ServerMetrics } from "./server-metrics.js";
-import type { AdmissionControl } from "./admission-control.js";
+import type { Admission, AdmissionControl } from "./admission-control.js";
 
 /**
  * Classifies images through the worker pool and the dynamic batcher, admitting a request whole or refusing it
@@ -20,6 +20,8 @@ export class BatchingImageClassifier implements ImageClassifier {
     private readonly batcher: InferenceBatcher,
     private readonly admission: AdmissionControl,
     private readonly metrics?: ServerMetrics,
+    /** The admission the request being served got from its headers, if it got one there. @default - none: admitted here */
+    private readonly admittedFromHeaders: () => Admission | undefined = () => undefined,
   ) {}
 
   /** Images admitted and not yet answered. */
@@ -28,7 +30,8 @@ export class BatchingImageClassifier implements ImageClassifier {
   }
 
   async classifyImages(images: readonly Uint8Array[]): Promise<ImageOutcome[]> {
-    const admitted = this.admission.admit(images.length);
+    const admitted = this.admittedFromHeaders() ?? this.admission.admit(images.length);
+    admitted.holdFor(images.length);
     return Promise.all(
       images.map((bytes) =>
         this.classifyOne(bytes, admitted.signal).then(

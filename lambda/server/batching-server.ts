@@ -8,8 +8,9 @@ import { API_HOSTS, batchTooLargeError } from "../core/http/api-host.js";
 import { SERVER_ROUTES, type RouteName } from "../core/http/routes.js";
 import type { ApiError } from "../core/errors.js";
 import type { IncomingMessage } from "node:http";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { appHandler, createNodeHttpFront } from "../adapters/node-http.js";
-import { AdmissionControl, SHED_REASONS } from "./admission-control.js";
+import { AdmissionControl, SHED_REASONS, type Admission } from "./admission-control.js";
 import { BatchingImageClassifier } from "./batching-image-classifier.js";
 import { InferenceBatcher } from "./inference-batcher.js";
 import { InferenceThread } from "./inference-thread.js";
@@ -93,19 +94,35 @@ export async function startBatchingServer(config: BatchingServerConfig, workerUr
     const error = { status: refusal.status, code: refusal.code };
     metrics.observe({ route: classifyRouteOf(request), status: refusal.status, error, model, images: [], timingsMs: { total: 0 } });
   };
-  const front = createNodeHttpFront(appHandler(app), {
+  const admittedFromHeaders = new WeakMap<IncomingMessage, Admission>();
+  const serving = new AsyncLocalStorage<Admission>();
+  const handle = appHandler(app);
+  const front = createNodeHttpFront(async (request, body) => {
+    const admitted = admittedFromHeaders.get(request);
+    if (!admitted) return handle(request, body);
+    try {
+      return await serving.run(admitted, () => handle(request, body));
+    } finally {
+      admitted.release();
+    }
+  }, {
     // The batch route's limit: the classify route's own (lower) limit is the app's to answer.
     maxBodyBytes: BATCH_LIMITS.maxBodyBytes,
     tooLarge: batchTooLargeError,
     maxBufferedBytes: config.maxBufferedMiB * MIB,
     bufferFull: () => admission.shed(SHED_REASONS.bufferFull),
-    // A classification the server cannot take now is refused before its body is read: one image is the least
-    // a request can bring, and a batch's real count is judged again once its form is read.
+    // A classification is admitted or refused from its headers, before its body is read, and its budget runs
+    // from then: one image is the least a request brings, and a batch takes the rest once its form is read.
     refuseEarly: (request) => {
       if (!classifyRouteOf(request)) return undefined;
-      const refusal = state.phase === "ready" ? admission.refusal(1) : unavailable();
-      if (refusal) reportRefusal(request, refusal);
-      return refusal;
+      try {
+        if (state.phase !== "ready") throw unavailable();
+        admittedFromHeaders.set(request, admission.admit(1));
+        return undefined;
+      } catch (error) {
+        reportRefusal(request, error as ApiError);
+        return error as ApiError;
+      }
     },
     onRefused: reportRefusal,
   });
@@ -133,7 +150,7 @@ export async function startBatchingServer(config: BatchingServerConfig, workerUr
     const warmUpStarted = performance.now();
     await model.classifyBatch(Array.from({ length: config.maxBatchSize }, () => new Float32Array(inputSize)));
     if (state.phase !== "starting") return;
-    state = { phase: "ready", images: new BatchingImageClassifier(manifest, pool, batcher, admission, metrics) };
+    state = { phase: "ready", images: new BatchingImageClassifier(manifest, pool, batcher, admission, metrics, () => serving.getStore()) };
     logger.info("batching server ready", {
       executionProviders: model.executionProviders,
       preprocessThreads: config.preprocessThreads,

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { TemporarilyUnavailableError } from "../../lambda/core/errors.js";
 import { AdmissionControl, SHED_REASONS, type Admission, type ShedReason } from "../../lambda/server/admission-control.js";
 
 // The clock is the test's, so the measured time per image is exactly what the test makes it.
@@ -15,15 +16,32 @@ function control(maxWaitMs: number, maxInFlight = 1000, saturated = () => true) 
   return { admission, shed };
 }
 
+/** Admits a request of `images` images and starts classifying them, as the server does once its form is read. */
+function classifying(admission: AdmissionControl, images: number): Admission {
+  const admitted = admission.admit(images);
+  admitted.holdFor(images);
+  return admitted;
+}
+
 /** Answers `count` single-image requests one after another, `msEach` apart: the server's measured pace. */
 function answerAtPace(admission: AdmissionControl, count: number, msEach: number): void {
-  const admitted: Admission[] = Array.from({ length: count + 1 }, () => admission.admit(1));
+  const admitted: Admission[] = Array.from({ length: count + 1 }, () => classifying(admission, 1));
   for (const one of admitted.slice(0, count)) {
     vi.advanceTimersByTime(msEach);
     one.imageDone(false);
   }
   // The last stays in flight, so the server is still busy and the window measured only answers.
   admitted.at(-1)!.imageDone(false);
+}
+
+/** Admits one image; the 503 if it is refused. */
+function refusalOfOne(admission: AdmissionControl): TemporarilyUnavailableError | undefined {
+  try {
+    admission.admit(1);
+    return undefined;
+  } catch (error) {
+    return error as TemporarilyUnavailableError;
+  }
 }
 
 describe("AdmissionControl", () => {
@@ -34,10 +52,7 @@ describe("AdmissionControl", () => {
     // Act
     let admitted = 0;
     let refusal;
-    while (!(refusal = admission.refusal(1))) {
-      admission.admit(1);
-      admitted++;
-    }
+    while (!(refusal = refusalOfOne(admission))) admitted++;
     // Assess
     expect(admitted).toBe(150);
     expect(refusal.status).toBe(503);
@@ -67,10 +82,11 @@ describe("AdmissionControl", () => {
     answerAtPace(admission, 32, 200);
     // Act
     let admitted = 0;
-    while (!admission.refusal(1)) (admission.admit(1), admitted++);
+    let refusal;
+    while (!(refusal = refusalOfOne(admission))) admitted++;
     // Assess: the count bound, not 1000 ms / 200 ms = 5
     expect(admitted).toBe(64);
-    expect(admission.refusal(1)!.message).toMatch(/at its limit of 64 images in progress/);
+    expect(refusal.message).toMatch(/at its limit of 64 images in progress/);
   });
 
   it("admits a request of any size into an idle server", () => {
@@ -86,7 +102,7 @@ describe("AdmissionControl", () => {
   it("aborts an admission's signal with a 503 once the budget runs out, and counts it as shed only when an image is dropped", () => {
     // Prepare
     const { admission, shed } = control(1000);
-    const admitted = admission.admit(2);
+    const admitted = classifying(admission, 2);
     // Act
     vi.advanceTimersByTime(999);
     const abortedEarly = admitted.signal.aborted;
@@ -100,5 +116,40 @@ describe("AdmissionControl", () => {
     admitted.imageDone(true);
     expect(shed).toEqual([SHED_REASONS.expired]);
     expect(admission.admitted).toBe(0);
+  });
+
+  it("takes the rest of a batch's places once its form is read, refusing them whole past the budget", () => {
+    // Prepare: 20 ms an image, a 1 s budget, 30 images in flight and a batch admitted from its headers with one place
+    const { admission } = control(1000);
+    answerAtPace(admission, 32, 20);
+    for (let i = 0; i < 30; i++) admission.admit(1);
+    const fits = admission.admit(1);
+    const tooLarge = admission.admit(1);
+    // Act
+    fits.holdFor(10);
+    const refused = (() => {
+      try {
+        tooLarge.holdFor(20);
+      } catch (error) {
+        return error;
+      }
+    })();
+    tooLarge.release();
+    // Assess: 30 + 10 + 1 in flight; the 19 more of the second batch would have made 60 (1.2 s)
+    expect(refused).toMatchObject({ status: 503, code: "OVERLOADED" });
+    expect(admission.admitted).toBe(40);
+  });
+
+  it("gives back the places of a request admitted from its headers whose body never came, once its budget runs out", () => {
+    // Prepare
+    const { admission, shed } = control(1000);
+    const admitted = admission.admit(1);
+    // Act
+    vi.advanceTimersByTime(1000);
+    const late = () => admitted.holdFor(1);
+    // Assess
+    expect(admission.admitted).toBe(0);
+    expect(late).toThrow(/waited out its 1000 ms budget/);
+    expect(shed).toEqual([SHED_REASONS.expired]);
   });
 });

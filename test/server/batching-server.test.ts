@@ -77,21 +77,22 @@ describe("startBatchingServer", () => {
   });
 
   it("drops the images of an admitted request that outlive QUEUE_MAX_WAIT_MS before they reach the model, each with 503 OVERLOADED", async () => {
-    // Prepare: one worker and a 50 ms budget, so most of a full batch of originals is still waiting when it runs out
-    const server = await startBatchingServer(serverConfigFromEnv({ PORT: "0", PREPROCESS_THREADS: "1", QUEUE_MAX_WAIT_MS: "50" }), WORKERS);
+    // Prepare: one worker and a 200 ms budget from the headers: a full batch of originals takes it several times over
+    const server = await startBatchingServer(serverConfigFromEnv({ PORT: "0", PREPROCESS_THREADS: "1", QUEUE_MAX_WAIT_MS: "200" }), WORKERS);
     try {
       await server.ready;
       const form = new FormData();
       for (const image of (await readOriginals()).slice(0, BATCH_LIMITS.maxFiles)) form.append("file", new Blob([image.bytes], { type: "image/jpeg" }), image.name);
+      const { body, contentType } = await encodeForm(form);
       // Act
-      const answer = await fetch(`${server.url}/pneumonia_classifier/batch`, { method: "POST", body: form });
+      const answer = await fetch(`${server.url}/pneumonia_classifier/batch`, { method: "POST", body, headers: { "content-type": contentType } });
       const prometheus = await (await fetch(`${server.url}/metrics`)).text();
       // Assess
       expect(answer.status).toBe(200);
       const { results } = (await answer.json()) as { results: { status: number; error?: { code: string; message: string } }[] };
       const dropped = results.filter((result) => result.status === 503);
       expect(dropped.length).toBeGreaterThan(0);
-      for (const result of dropped) expect(result.error).toEqual({ code: "OVERLOADED", message: expect.stringMatching(/waited out its 50 ms budget \(QUEUE_MAX_WAIT_MS\)/) });
+      for (const result of dropped) expect(result.error).toEqual({ code: "OVERLOADED", message: expect.stringMatching(/waited out its 200 ms budget \(QUEUE_MAX_WAIT_MS\)/) });
       // The model ran every image but the dropped ones.
       expect(Number(/^classifier_batch_size_sum (\d+)/m.exec(prometheus)?.[1])).toBe(results.length - dropped.length);
       expect(prometheus).toMatch(/^classifier_shed_requests_total\{reason="expired"\} 1$/m);
