@@ -5,10 +5,12 @@
  * GPU route when the first answers 429, 413, 5xx or not at all (README: fallback rule).
  *
  *   npx pneumonia-classify --url http://127.0.0.1:3000 ../shared/data/originals > results.csv
+ *   npx pneumonia-classify --url http://127.0.0.1:3000 --explain overlays ../shared/data/originals > results.csv
  *
  * Exit code: 0 when every input was classified, 1 when any failed, 2 for a usage error.
  */
 import { createWriteStream } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { classifyFile, type ClientOptions, type Row } from "./cli/client.js";
 import { parseCommandLine } from "./cli/command-line.js";
 import { expandInputs } from "./cli/inputs.js";
@@ -28,6 +30,7 @@ const commandLine = parseCommandLine({
     output: { type: "string", value: "FILE", doc: "write the rows there instead of stdout" },
     attempts: { type: "string", value: "N", default: "4", doc: "tries per route for 429, 503 and network errors, 1 to 100" },
     "timeout-ms": { type: "string", value: "MS", default: "30000", doc: "give up on one request after that long" },
+    explain: { type: "string", value: "DIR", doc: "ask for where the model looked (explain=true) and write DIR/<name>.png per input: the X-ray with the heatmap over it in colour" },
   },
 });
 const { values, positionals } = commandLine;
@@ -43,9 +46,11 @@ const options: ClientOptions = {
   attempts: commandLine.number("attempts", { min: 1, max: 100 }),
   backoffMs: 200,
   timeoutMs: commandLine.number("timeout-ms", { min: 1, max: 3_600_000 }),
+  explainDir: values.explain,
 };
 if (positionals.length === 0) commandLine.fail("name at least one file, folder or glob");
 
+if (values.explain) await mkdir(values.explain, { recursive: true });
 const files = await expandInputs(positionals);
 if (files.length === 0) commandLine.fail(`no file matches ${positionals.join(" ")}`);
 const out = values.output ? createWriteStream(values.output) : process.stdout;
@@ -54,7 +59,7 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
   throw error;
 });
-const write = rowWriter(out, values.format as Format);
+const write = rowWriter(out, values.format as Format, Boolean(values.explain));
 const progress = progressBar(files.length);
 const rows: Row[] = [];
 

@@ -11,8 +11,8 @@ const { modelDir, threads } = workerData as InferenceWorkerData;
 
 // Idle threads must not spin: the preprocessing workers need the cores.
 const model = await loadOnnxModel(modelDir, { threads, spinWhileIdle: false });
-port.on("message", ({ id, tensors }: ToInferenceWorker) => {
-  model.classifyBatch(tensors).then(
+port.on("message", ({ id, tensors, explain }: ToInferenceWorker) => {
+  model.classifyBatch(tensors, explain).then(
     (results) => port.postMessage({ id, results } satisfies FromInferenceWorker),
     (error: unknown) => port.postMessage({ id, error: (error as Error).message } satisfies FromInferenceWorker),
   );

@@ -17,7 +17,6 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { quantile, timeRounds } from "./run-report.js";
-import { greyToRgba } from "../lambda/core/model/scaled-jpeg-format.js";
 
 const { values } = parseArgs({
   options: {
@@ -72,17 +71,17 @@ const paths: Record<string, () => Promise<Path>> = {
   },
   "libjpeg-turbo-scaled": async () => {
     const { decodeGreyScaled, warmScaledJpegDecoder } = await import("../lambda/core/model/libjpeg-turbo/scaled-jpeg-decoder.js");
-    const { downscaleToGrey } = await import("../lambda/core/model/area-downscale.js");
+    const { downscaleGrey } = await import("../lambda/core/model/area-downscale.js");
     const initMs = await timed(warmScaledJpegDecoder);
     return { initMs, work: (image) => {
       const { data, width, height } = decodeGreyScaled(image, { minWidth: MIN, minHeight: MIN });
-      return downscaleToGrey(greyToRgba(data), width, height, OUT, OUT);
+      return downscaleGrey(data, width, height, OUT, OUT);
     } };
   },
   "wasm-vips-shrink": async () => {
     let vips: WasmVips | undefined;
     const initMs = await timed(async () => (vips = await loadWasmVips()));
-    const { downscaleToGrey } = await import("../lambda/core/model/area-downscale.js");
+    const { downscaleGrey } = await import("../lambda/core/model/area-downscale.js");
     const { scaleFor, readJpegHeader } = await import("../lambda/core/model/libjpeg-turbo/scaled-jpeg-decoder.js");
     return { initMs, work: (image) => {
       const { width: w, height: h } = readJpegHeader(image);
@@ -90,7 +89,7 @@ const paths: Record<string, () => Promise<Path>> = {
       const loaded = vips!.Image.jpegloadBuffer(image, { shrink });
       const grey = loaded.bands === 1 ? loaded : loaded.colourspace("b-w");
       const pixels = grey.writeToMemory();
-      const out = downscaleToGrey(greyToRgba(pixels), grey.width, grey.height, OUT, OUT);
+      const out = downscaleGrey(pixels, grey.width, grey.height, OUT, OUT);
       if (grey !== loaded) grey.delete();
       loaded.delete();
       return out;
@@ -192,7 +191,7 @@ async function main(): Promise<void> {
   const withVips = hasWasmVips();
   const { decodeGreyScaled, readJpegHeader, scaleFor } = await import("../lambda/core/model/libjpeg-turbo/scaled-jpeg-decoder.js");
   const { default: mozjpegFormat } = await import("./support/mozjpeg-format.js");
-  const { downscaleToGrey } = await import("../lambda/core/model/area-downscale.js");
+  const { downscaleGrey, downscaleToGrey } = await import("../lambda/core/model/area-downscale.js");
   const mozjpeg = mozjpegFormat();
 
   const mozjpegPath = (await paths["mozjpeg-full"]!()).work;
@@ -203,11 +202,11 @@ async function main(): Promise<void> {
     "(a) before: MozJPEG (@jsquash/jpeg) full-size decode": await timeRounds(images, rounds, (image) => mozjpeg.decode(image)),
     "(a) before: MozJPEG full-size decode + area downscale to 128x128": await timeRounds(images, rounds, mozjpegPath),
     "(b) libjpeg-turbo wasm, grey at 1/N (N: sides >= 256)": await timeRounds(images, rounds, (image) => decodeGreyScaled(image, { minWidth: MIN, minHeight: MIN })),
-    "(b) libjpeg-turbo wasm 1/N + grey-to-RGBA shim + area downscale": await timeRounds(images, rounds, scaled),
-    "(b) of which grey-to-RGBA shim + area downscale (on the decoded grey)": await timeRounds(
+    "(b) libjpeg-turbo wasm 1/N + area downscale of the grey": await timeRounds(images, rounds, scaled),
+    "(b) of which area downscale (on the decoded grey)": await timeRounds(
       images.map((image) => decodeGreyScaled(image, { minWidth: MIN, minHeight: MIN })),
       rounds,
-      ({ data, width, height }) => downscaleToGrey(greyToRgba(data), width, height, OUT, OUT),
+      ({ data, width, height }) => downscaleGrey(data, width, height, OUT, OUT),
     ),
   };
   if (withVips) {

@@ -20,6 +20,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from dataset import LABELS, Split, load_split, split_by_patient
+from cam import add_cam_output, explanation_entry
 from gate import FEATURES_OUTPUT, add_features_output, check_same_probabilities, fit_gate, run_model, VALIDATION_LIST, write_validation_list
 from metrics import at_threshold, choose_threshold, roc_curve
 from model import PneumoniaCNN
@@ -28,7 +29,7 @@ from quantize import quantize_int8
 CITATION = ('Kermany D., Zhang K., Goldbaum M. (2018). "Labeled Optical Coherence Tomography (OCT) and Chest X-Ray '
             'Images for Classification". Mendeley Data, v2. doi:10.17632/rscbjbr9sj.2. License: CC BY 4.0.')
 MODEL_NAME = "pneumonia-cnn"
-MODEL_VERSION = "1.2.0"
+MODEL_VERSION = "1.3.0"
 
 
 class Ensemble(torch.nn.Module):
@@ -114,6 +115,9 @@ def export_model(model, full_train: Split, splits: dict[str, Split], curves: dic
     add_features_output(onnx_path)
     check_same_probabilities(without_features, run_model(onnx_path, dev.images)[0])
     gate = fit_gate(onnx_path, full_train, float(results["args"]["validation_fraction"]), seed, dev, log)
+    add_cam_output(onnx_path, dev.images, log)
+    train_part, _ = split_by_patient(full_train, float(results["args"]["validation_fraction"]), seed)
+    explanation = explanation_entry(onnx_path, train_part, log)
     quantization["float32Metrics"] = {name: results[name] for name in splits}
     for name, split in splits.items():
         # The threshold is folded into the output: the served model decides at 0.5.
@@ -146,6 +150,7 @@ def export_model(model, full_train: Split, splits: dict[str, Split], curves: dic
         },
         "metrics": {"validation": results["validation"], "dev": results["dev"]},
         "gate": gate,
+        "explanation": explanation,
         "quantization": quantization,
         "training": {"args": results["args"], "members": results["members"]},
         "data": {

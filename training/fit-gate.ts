@@ -10,26 +10,14 @@
  */
 import { join } from "node:path";
 import { parseCommandLine } from "../bin/cli/command-line.js";
-import { ensurePythonEnv } from "../tools/python-env.js";
-import { runStep } from "./run-step.js";
+import { exportServedTensors, MODEL_STEP_OPTIONS, projectPython, runStep } from "./run-step.js";
 
 const { values } = parseCommandLine({
   command: "npm run fit-gate --",
   summary: "Adds the out-of-distribution gate to the served model without retraining: exports the tensors, adds the features output, fits the gate and rewrites the manifest and model card.",
-  options: {
-    data: { type: "string", value: "DIR", default: "../shared/data/chest_xray", doc: "a folder with train/ and dev/, each holding NORMAL/ and PNEUMONIA/" },
-    "model-dir": { type: "string", value: "DIR", default: "models/pneumonia-cnn", doc: "the model to add the gate to" },
-    tensors: { type: "string", value: "DIR", default: "training/.cache/tensors", doc: "where the exported tensors go" },
-    version: { type: "string", value: "VERSION", default: "1.2.0", doc: "the version the model gets" },
-  },
+  options: { ...MODEL_STEP_OPTIONS, version: { type: "string", value: "VERSION", default: "1.2.0", doc: "the version the model gets" } },
 });
 
-const env = ensurePythonEnv("train");
-if ("problem" in env.python) {
-  console.error(env.python.problem);
-  process.exit(1);
-}
-
-const modelDir = values["model-dir"];
-runStep(process.execPath, ["--import", "tsx", join(import.meta.dirname, "export-tensors.ts"), "--data", values.data, "--out", values.tensors, "--spec-from", modelDir]);
-runStep(env.python.path, [join(import.meta.dirname, "gate.py"), "--tensors", values.tensors, "--model-dir", modelDir, "--version", values.version]);
+const python = projectPython();
+exportServedTensors(values);
+runStep(python, [join(import.meta.dirname, "gate.py"), "--tensors", values.tensors, "--model-dir", values["model-dir"], "--version", values.version]);

@@ -87,6 +87,26 @@ ADULT_POLICY = (
     "answer is not to be relied on.")
 
 
+def _explanation(explanation: dict | None) -> str:
+    if explanation is None:
+        return "This model has no class activation map output: `explain=true` is refused. Add it with `npm run add-cam`.\n"
+    scale = explanation["scale"]
+    return f"""`explain=true` (`POST /pneumonia_classifier?explain=true`, and per file on the batch route) adds where the model
+looked: a class activation map (Zhou et al. 2016), exact for these members, which end in global average pooling and one
+linear layer. The ONNX graph computes it (`training/cam.py`, output `{explanation['output']}`): {explanation['values']}.
+
+- **Scale**, fixed for every image: {scale['rule']} (black at logit {scale['black']:g}, white at logit {scale['white']:.3f}).
+  Brighter means stronger evidence for PNEUMONIA; a clear NORMAL X-ray's map is mostly dark.
+- **What it is not**: the map shows which regions raised the PNEUMONIA logit, at the resolution of the last feature map
+  (8 x 8 cells of 16 x 16 input pixels, smoothed by the bilinear resize), not a segmentation of the consolidation.
+
+Faithfulness (deletion test, after Petsiuk et al. 2018):
+<!-- explain-metrics -->
+Not measured yet for this model: run `npm run evaluate:explain -- --card models/pneumonia-cnn/MODEL_CARD.md`.
+<!-- /explain-metrics -->
+"""
+
+
 def write_model_card(path: Path, manifest: dict) -> None:
     m, spec, data = manifest["metrics"], manifest["input"]["preprocessing"], manifest["data"]
     args = manifest["training"]["args"]
@@ -156,6 +176,8 @@ Not measured yet for this model: run `npm run bench:inference -- --card models/p
 
 ## Out-of-distribution gate
 {_gate(manifest.get('gate'))}
+## Where the model looked
+{_explanation(manifest.get('explanation'))}
 ## Training
 {_members(manifest['training']['members'])}
 Each member: {args['epochs']} epochs of AdamW (lr {args['lr']}, weight decay {args['weight_decay']}, one-cycle
@@ -172,10 +194,11 @@ npm run train
 `npm run train` exports the tensors with the serving preprocessing (`training/export-tensors.ts`), then
 `training/train-ensemble.sh` trains the members side by side (`training/train.py`, one thread each; about
 25 minutes on 2 cores) and `training/export.py` averages them, chooses the threshold on dev, quantizes
-(`training/quantize.py`), adds the features output and fits the gate (`training/gate.py`), and rewrites
+(`training/quantize.py`), adds the features output and fits the gate (`training/gate.py`), adds the class activation map (`training/cam.py`), and rewrites
 `model.onnx`, `gate.f32`, `manifest.json`, this card and `roc.png`. Then measure the served model again:
 `npm start` with `npm run evaluate -- --card models/pneumonia-cnn/MODEL_CARD.md` and
 `npm run evaluate:gate -- --card models/pneumonia-cnn/MODEL_CARD.md`, and
-`npm run bench:inference -- --card models/pneumonia-cnn/MODEL_CARD.md`.
+`npm run bench:inference -- --card models/pneumonia-cnn/MODEL_CARD.md` and
+`npm run evaluate:explain -- --card models/pneumonia-cnn/MODEL_CARD.md`.
 """
     path.write_text(text)

@@ -11,8 +11,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseCommandLine } from "../bin/cli/command-line.js";
-import { ensurePythonEnv } from "../tools/python-env.js";
-import { runStep } from "./run-step.js";
+import { projectPython, runStep } from "./run-step.js";
 
 const { values } = parseCommandLine({
   command: "npm run train --",
@@ -31,15 +30,11 @@ for (const split of ["train", "dev"]) {
   }
 }
 
-const env = ensurePythonEnv("train");
-if ("problem" in env.python) {
-  console.error(env.python.problem);
-  process.exit(1);
-}
+const python = projectPython();
 
 runStep(process.execPath, ["--import", "tsx", join(import.meta.dirname, "export-tensors.ts"), "--data", values.data, "--out", values.tensors]);
 runStep("bash", [join(import.meta.dirname, "train-ensemble.sh")], {
-  PATH: `${dirname(env.python.path)}:${process.env.PATH ?? ""}`,
+  PATH: `${dirname(python)}:${process.env.PATH ?? ""}`,
   SEEDS: values.seeds,
   TENSORS: values.tensors,
 });

@@ -1,5 +1,6 @@
-import { readFile } from "node:fs/promises";
-import { basename } from "node:path";
+import { readFile, writeFile } from "node:fs/promises";
+import { basename, extname, join } from "node:path";
+import { overlayPng } from "./overlay.js";
 
 /** One input's outcome: exactly one per file, a result or an error. */
 export interface Row {
@@ -11,6 +12,8 @@ export interface Row {
   route: "primary" | "fallback";
   status?: number;
   error?: string;
+  /** The PNG written with --explain: the X-ray with the heatmap over it. */
+  overlay?: string;
 }
 
 export interface ClientOptions {
@@ -22,6 +25,8 @@ export interface ClientOptions {
   /** Milliseconds before the first retry; doubled each time, or Retry-After when the server says. */
   backoffMs: number;
   timeoutMs: number;
+  /** A folder to write one overlay PNG per classified input to, asking the API for explain=true. @default - none */
+  explainDir?: string;
 }
 
 /** Statuses after which the same request goes to the GPU route (README: fallback rule). */
@@ -33,7 +38,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Attempt {
   status?: number;
-  body?: { prediction?: string; probabilities?: { NORMAL: number; PNEUMONIA: number }; error?: { code: string; message: string } };
+  body?: {
+    prediction?: string;
+    probabilities?: { NORMAL: number; PNEUMONIA: number };
+    explanation?: { heatmap: string };
+    error?: { code: string; message: string };
+  };
   retryAfterMs?: number;
   networkError?: string;
 }
@@ -42,7 +52,7 @@ async function send(url: string, bytes: Buffer, name: string, options: ClientOpt
   const form = new FormData();
   form.append("file", new Blob([bytes]), name);
   try {
-    const response = await fetch(`${url.replace(/\/$/, "")}/pneumonia_classifier`, {
+    const response = await fetch(`${url.replace(/\/$/, "")}/pneumonia_classifier${options.explainDir ? "?explain=true" : ""}`, {
       method: "POST",
       body: form,
       headers: options.apiKey ? { "x-api-key": options.apiKey } : {},
@@ -77,7 +87,28 @@ function toRow(file: string, route: Row["route"], attempt: Attempt): Row {
   return { file, route, status: attempt.status, error };
 }
 
-/** Classifies one file, applying retries and the fallback rule; never throws. */
+/** Overlay names taken in this run: inputs of the same name in different folders get -2, -3... */
+const overlayNames = new Set<string>();
+
+/** Writes the overlay of a classified row's X-ray to the explain folder; a failure becomes the row's error. */
+async function writeOverlay(row: Row, bytes: Buffer, attempt: Attempt, folder: string): Promise<Row> {
+  const heatmap = attempt.body?.explanation?.heatmap;
+  if (row.error) return row;
+  if (!heatmap) return { ...row, error: "the answer has no explanation: the API does not serve explain=true" };
+  const stem = basename(row.file, extname(row.file));
+  let name = `${stem}.png`;
+  for (let n = 2; overlayNames.has(name); n++) name = `${stem}-${n}.png`;
+  overlayNames.add(name);
+  try {
+    const overlay = join(folder, name);
+    await writeFile(overlay, await overlayPng(bytes, heatmap));
+    return { ...row, overlay };
+  } catch (error) {
+    return { ...row, error: `cannot write the overlay: ${(error as Error).message}` };
+  }
+}
+
+/** Classifies one file, applying retries and the fallback rule, and writes its overlay with --explain; never throws. */
 export async function classifyFile(file: string, options: ClientOptions): Promise<Row> {
   let bytes: Buffer;
   try {
@@ -89,6 +120,7 @@ export async function classifyFile(file: string, options: ClientOptions): Promis
   // first would only add its backoff to every image while the Lambda route is throttled.
   const primary = await tryRoute(options.url, bytes, basename(file), options, options.fallbackUrl ? 1 : options.attempts);
   const fallBack = options.fallbackUrl && (primary.networkError !== undefined || FALLBACK_STATUSES(primary.status!));
-  if (!fallBack) return toRow(file, "primary", primary);
-  return toRow(file, "fallback", await tryRoute(options.fallbackUrl!, bytes, basename(file), options));
+  const [route, attempt] = fallBack ? (["fallback", await tryRoute(options.fallbackUrl!, bytes, basename(file), options)] as const) : (["primary", primary] as const);
+  const row = toRow(file, route, attempt);
+  return options.explainDir ? writeOverlay(row, bytes, attempt, options.explainDir) : row;
 }

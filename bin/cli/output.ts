@@ -12,10 +12,11 @@ const csvField = (value: unknown) => {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 };
 
-/** Writes rows as they come, with a header line first for CSV. */
-export function rowWriter(out: Writable, format: Format): (row: Row) => void {
-  if (format === "csv") out.write(`${COLUMNS.join(",")}\n`);
-  return (row) => out.write(format === "csv" ? `${COLUMNS.map((c) => csvField(row[c])).join(",")}\n` : `${JSON.stringify(row)}\n`);
+/** Writes rows as they come, with a header line first for CSV; the overlay column only with --explain. */
+export function rowWriter(out: Writable, format: Format, withOverlay = false): (row: Row) => void {
+  const columns: readonly (keyof Row)[] = withOverlay ? [...COLUMNS, "overlay"] : COLUMNS;
+  if (format === "csv") out.write(`${columns.join(",")}\n`);
+  return (row) => out.write(format === "csv" ? `${columns.map((c) => csvField(row[c])).join(",")}\n` : `${JSON.stringify(row)}\n`);
 }
 
 /** A one-line progress bar on a terminal's stderr; silent when stderr is not a terminal. */

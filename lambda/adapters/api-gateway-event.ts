@@ -45,6 +45,7 @@ export function toCoreRequest(event: ApiGatewayEvent): CoreRequest {
       // API Gateway has joined a repeated header's values with commas already.
       headers: headerMap(headerLines(event.headers)),
       body: decodeBody(event.body, event.isBase64Encoded),
+      query: new URLSearchParams(event.rawQueryString ?? ""),
     };
   }
   return {
@@ -54,6 +55,8 @@ export function toCoreRequest(event: ApiGatewayEvent): CoreRequest {
     // alone only in events without a multi-value map (hand-written ones, say).
     headers: headerMap(headerLines(Object.keys(event.multiValueHeaders ?? {}).length > 0 ? event.multiValueHeaders : event.headers)),
     body: decodeBody(event.body, event.isBase64Encoded),
+    // As with headers: every value is in the multi-value map, which hand-written events may leave out.
+    query: new URLSearchParams(headerLines(event.multiValueQueryStringParameters ?? event.queryStringParameters)),
   };
 }
 

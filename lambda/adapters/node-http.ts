@@ -66,11 +66,12 @@ export interface NodeHttpFront {
   drain(timeoutMs: number): Promise<boolean>;
 }
 
-/** The request as the core sees it: path without the query string, headers as headerMap makes them. */
+/** The request as the core sees it: path and query apart, headers as headerMap makes them. */
 function toCoreRequest(request: IncomingMessage, body: Buffer): CoreRequest {
   const lines: [string, string][] = [];
   for (let i = 0; i < request.rawHeaders.length; i += 2) lines.push([request.rawHeaders[i]!, request.rawHeaders[i + 1]!]);
-  return { method: request.method ?? "GET", path: new URL(request.url ?? "/", "http://localhost").pathname, headers: headerMap(lines), body };
+  const url = new URL(request.url ?? "/", "http://localhost");
+  return { method: request.method ?? "GET", path: url.pathname, headers: headerMap(lines), body, query: url.searchParams };
 }
 
 /** The handler of a host that serves the core's app directly (the batching server). */

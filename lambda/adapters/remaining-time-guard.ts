@@ -31,7 +31,7 @@ export class RemainingTimeGuard {
   guard(classifier: ImageClassifier, remainingMs: () => number): ImageClassifier {
     return {
       manifest: classifier.manifest,
-      classifyImages: async (images) => {
+      classifyImages: async (images, options) => {
         const left = remainingMs();
         const needed = this.neededMs(images.length);
         if (left < needed) {
@@ -42,7 +42,7 @@ export class RemainingTimeGuard {
           );
         }
         const started = performance.now();
-        const outcomes = await classifier.classifyImages(images);
+        const outcomes = await classifier.classifyImages(images, options);
         const sample = (performance.now() - started) / images.length;
         this.msPerImage = this.msPerImage === undefined ? sample : this.msPerImage + NEWEST_WEIGHT * (sample - this.msPerImage);
         return outcomes;

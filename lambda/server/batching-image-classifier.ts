@@ -1,5 +1,5 @@
 import { toApiError } from "../core/errors.js";
-import { millis, type ImageClassification, type ImageClassifier, type ImageOutcome } from "../core/model/image-classifier.js";
+import { imageClassification, type ClassifyOptions, type ImageClassification, type ImageClassifier, type ImageOutcome } from "../core/model/image-classifier.js";
 import type { ModelManifest } from "../core/model/manifest.js";
 import { assertChestXray } from "../core/model/assert-chest-xray.js";
 import type { InferenceBatcher } from "./inference-batcher.js";
@@ -29,12 +29,12 @@ export class BatchingImageClassifier implements ImageClassifier {
     return this.admission.admitted;
   }
 
-  async classifyImages(images: readonly Uint8Array[]): Promise<ImageOutcome[]> {
+  async classifyImages(images: readonly Uint8Array[], { explain = false }: ClassifyOptions = {}): Promise<ImageOutcome[]> {
     const admitted = this.admittedFromHeaders() ?? this.admission.admit(images.length);
     admitted.holdFor(images.length);
     return Promise.all(
       images.map((bytes) =>
-        this.classifyOne(bytes, admitted.signal).then(
+        this.classifyOne(bytes, explain, admitted.signal).then(
           (outcome) => (admitted.imageDone(false), outcome),
           (error: unknown) => (admitted.imageDone(error === admitted.signal.reason), toApiError(error)),
         ),
@@ -42,14 +42,14 @@ export class BatchingImageClassifier implements ImageClassifier {
     );
   }
 
-  private async classifyOne(bytes: Uint8Array, signal: AbortSignal): Promise<ImageClassification> {
+  private async classifyOne(bytes: Uint8Array, explain: boolean, signal: AbortSignal): Promise<ImageClassification> {
     const started = performance.now();
     const { header, tensor } = await this.pool.preprocess(bytes, { signal });
     const preprocessed = performance.now();
-    const result = await this.batcher.classify(tensor, { signal });
+    const result = await this.batcher.classify(tensor, { explain, signal });
     assertChestXray(result);
-    const timingsMs = { preprocess: millis(started, preprocessed), inference: millis(preprocessed) };
-    this.metrics?.onImage(timingsMs);
-    return { header, result, timingsMs };
+    const answer = imageClassification(header, result, this.manifest, started, preprocessed);
+    this.metrics?.onImage(answer.timingsMs);
+    return answer;
   }
 }

@@ -19,6 +19,7 @@ export interface BatchObserver {
 
 interface Pending {
   tensor: Float32Array;
+  explain: boolean;
   since: number;
   resolve: (result: Classification) => void;
   reject: (error: unknown) => void;
@@ -45,11 +46,14 @@ export class InferenceBatcher {
     return this.pending.length;
   }
 
-  /** The model's answer for one preprocessed image, from whichever batch it joins; dropped if `signal` aborts first. */
-  classify(tensor: Float32Array, { signal }: QueueOptions = {}): Promise<Classification> {
+  /**
+   * The model's answer for one preprocessed image, with its class activation map when `explain` is true, from
+   * whichever batch it joins; dropped if `signal` aborts first.
+   */
+  classify(tensor: Float32Array, { explain = false, signal }: { explain?: boolean } & QueueOptions = {}): Promise<Classification> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      const item: Pending = { tensor, since: performance.now(), resolve, reject };
+      const item: Pending = { tensor, explain, since: performance.now(), resolve, reject };
       this.pending.push(item);
       signal?.addEventListener("abort", () => this.drop(item, signal.reason), { once: true });
       this.schedule();
@@ -84,7 +88,10 @@ export class InferenceBatcher {
     const started = performance.now();
     for (const item of batch) this.observer.onBatchWait?.(started - item.since);
     try {
-      const results = await this.model.classifyBatch(batch.map((item) => item.tensor));
+      const results = await this.model.classifyBatch(
+        batch.map((item) => item.tensor),
+        batch.map((item) => item.explain),
+      );
       batch.forEach((item, i) => item.resolve(results[i]!));
     } catch (error) {
       const failure = toApiError(error);

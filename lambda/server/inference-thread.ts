@@ -13,7 +13,7 @@ export interface InferenceWorkerData {
 }
 
 /** Messages between InferenceThread and lambda/inference-worker.ts. */
-export type ToInferenceWorker = { id: number; tensors: Float32Array[] };
+export type ToInferenceWorker = { id: number; tensors: Float32Array[]; explain: boolean[] };
 export type FromInferenceWorker =
   | { ready: true; manifest: ModelManifest; executionProviders: ExecutionProviderName[] }
   | { id: number; results: Classification[] }
@@ -64,12 +64,12 @@ export class InferenceThread implements Pick<OnnxModel, "classifyBatch"> {
     return width * height;
   }
 
-  async classifyBatch(tensors: readonly Float32Array[]): Promise<Classification[]> {
+  async classifyBatch(tensors: readonly Float32Array[], explain: readonly boolean[] = []): Promise<Classification[]> {
     const worker = await this.worker;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.calls.set(id, { resolve, reject });
-      worker.postMessage({ id, tensors: [...tensors] } satisfies ToInferenceWorker, tensors.map((tensor) => tensor.buffer as ArrayBuffer));
+      worker.postMessage({ id, tensors: [...tensors], explain: [...explain] } satisfies ToInferenceWorker, tensors.map((tensor) => tensor.buffer as ArrayBuffer));
     });
   }
 

@@ -71,7 +71,7 @@ describe("PreprocessPool", () => {
     const next = await pool.preprocess(Buffer.from("an image")).catch((error: unknown) => error);
     // Assess
     expect(overrun).toMatchObject({ status: 422, message: expect.stringMatching(/took over/) });
-    expect(next).toEqual({ header: { type: "image/png", width: 2, height: 2 }, tensor: new Float32Array(4) });
+    expect(next).toEqual({ header: { type: "image/png", width: 2, height: 2, orientation: 1 }, tensor: new Float32Array(4) });
   });
 
   it("drops an image whose signal aborts while it waits for a worker, at once, before any worker takes it", async () => {

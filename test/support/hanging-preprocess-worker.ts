@@ -9,6 +9,6 @@ import type { FromWorker, ToWorker } from "../../lambda/server/preprocess-pool.j
 const port = parentPort!;
 port.on("message", ({ id, bytes }: ToWorker) => {
   if (Buffer.from(bytes).toString() === "hang") for (;;);
-  port.postMessage({ id, header: { type: "image/png", width: 2, height: 2 }, tensor: new Float32Array(4) } satisfies FromWorker);
+  port.postMessage({ id, header: { type: "image/png", width: 2, height: 2, orientation: 1 }, tensor: new Float32Array(4) } satisfies FromWorker);
 });
 port.postMessage({ ready: true } satisfies FromWorker);

@@ -1,6 +1,8 @@
 import { BATCH_LIMITS, FORM_LIMITS } from "../limits.js";
 import {
   ApiError,
+  BadRequestError,
+  ERROR_CODES,
   InternalError,
   MethodNotAllowedError,
   NotFoundError,
@@ -12,8 +14,7 @@ import { parseImageUploads, type UploadedFile } from "./multipart.js";
 import { openApiDocument } from "./openapi.js";
 import { renderDocsPage } from "./docs-page.js";
 import { logger } from "../logger.js";
-import { millis, type ImageClassifier } from "../model/image-classifier.js";
-import type { Classification } from "../model/onnx-model.js";
+import { millis, type ClassifyOptions, type ImageClassification, type ImageClassifier } from "../model/image-classifier.js";
 import { SERVER_ROUTES, type RouteName } from "./routes.js";
 import { batchTooLargeError, bodyTooLargeError, type ApiHost } from "./api-host.js";
 import { imageAnswer, type ErrorAnswer, type ImageAnswer, type ModelRef, type RequestObserver, type RequestOutcome } from "./request-outcome.js";
@@ -58,8 +59,28 @@ async function readUploads(request: CoreRequest, maxFiles: number, maxBodyBytes:
 
 const modelOf = ({ manifest }: ImageClassifier): ModelRef => ({ name: manifest.name, version: manifest.version });
 
-/** What a client reads of a classification: the gate's verdict stays inside, so an accepted image's answer is as before. */
-const clientAnswer = ({ prediction, probability, probabilities }: Classification) => ({ prediction, probability, probabilities });
+/**
+ * What a client reads of a classification: the gate's verdict stays inside, so an accepted image's answer is as
+ * before; the explanation comes last, when asked for.
+ */
+const clientAnswer = ({ result: { prediction, probability, probabilities }, explanation }: ImageClassification) =>
+  explanation ? { prediction, probability, probabilities, explanation } : { prediction, probability, probabilities };
+
+/**
+ * The classify routes' query: `explain=true` asks for each image's class activation map; any other value, a
+ * repeated one, or explain for a model without the map's output is a 400 that says what to send.
+ */
+function classifyOptions(request: CoreRequest, images: ImageClassifier): ClassifyOptions {
+  const values = request.query?.getAll("explain") ?? [];
+  if (values.length === 0) return {};
+  if (values.length > 1 || values[0] !== "true") {
+    const got = values.map((value) => JSON.stringify(value.slice(0, 40))).join(", ");
+    throw new BadRequestError(ERROR_CODES.badRequest, `The query parameter explain takes one value, true (got ${got}); leave it out for the answer without the heatmap.`);
+  }
+  const { name, version, explanation } = images.manifest;
+  if (!explanation) throw new BadRequestError(ERROR_CODES.badRequest, `Model ${name} ${version} has no class activation map to explain with; leave explain out.`);
+  return { explain: true };
+}
 
 async function classify(request: CoreRequest, { deps, host, record }: RouteContext): Promise<CoreResponse> {
   const started = performance.now();
@@ -67,7 +88,7 @@ async function classify(request: CoreRequest, { deps, host, record }: RouteConte
   const parsed = performance.now();
   record.parseMs = millis(started, parsed);
   const images = await deps.images();
-  const [outcome] = await images.classifyImages([upload!.bytes]);
+  const [outcome] = await images.classifyImages([upload!.bytes], classifyOptions(request, images));
   if (outcome instanceof ApiError) throw outcome;
   record.images.push(imageAnswer(outcome!));
   const { header, result, timingsMs } = outcome!;
@@ -78,7 +99,8 @@ async function classify(request: CoreRequest, { deps, host, record }: RouteConte
     image: { type: header.type, width: header.width, height: header.height, bytes: upload!.bytes.length },
     timingsMs: timings,
   });
-  return jsonResponse(200, { ...clientAnswer(result), model: modelOf(images), timingsMs: timings });
+  const { explanation, ...answer } = clientAnswer(outcome!);
+  return jsonResponse(200, { ...answer, model: modelOf(images), timingsMs: timings, ...(explanation && { explanation }) });
 }
 
 /** Several X-rays in one form: one result or one error per file, in the form's order. */
@@ -87,12 +109,15 @@ async function classifyBatch(request: CoreRequest, { deps, record }: RouteContex
   const uploads = await readUploads(request, BATCH_LIMITS.maxFiles, BATCH_LIMITS.maxBodyBytes, batchTooLargeError);
   const parsed = performance.now();
   const images = await deps.images();
-  const outcomes = await images.classifyImages(uploads.map((upload) => upload.bytes));
+  const outcomes = await images.classifyImages(
+    uploads.map((upload) => upload.bytes),
+    classifyOptions(request, images),
+  );
   record.images.push(...outcomes.map((outcome) => (outcome instanceof ApiError ? { status: outcome.status, code: outcome.code } : imageAnswer(outcome))));
   const results = outcomes.map((outcome, i) => {
     const file = uploads[i]!.filename;
     if (outcome instanceof ApiError) return { file, status: outcome.status, ...outcome.toBody() };
-    return { file, status: 200, ...clientAnswer(outcome.result) };
+    return { file, status: 200, ...clientAnswer(outcome) };
   });
   const timingsMs = { parse: millis(started, parsed), total: millis(started) };
   logger.info("classified batch", {

@@ -7,6 +7,8 @@ export interface CoreRequest {
   headers: Readonly<Record<string, string | undefined>>;
   /** Raw body bytes, already base64-decoded. */
   body: Buffer;
+  /** The query string's parameters, every value of a repeated one kept in order. @default - none */
+  query?: URLSearchParams;
 }
 
 /** A response as the core answers it; adapters turn it into their host's shape. */

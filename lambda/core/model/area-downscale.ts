@@ -74,10 +74,26 @@ function scaleRows(plane: Uint8Array | Float32Array, stride: number, width: numb
  * for a luma plane first.
  */
 export function downscaleToGrey(rgba: Uint8Array, width: number, height: number, outWidth: number, outHeight: number): Float32Array {
-  const grey = looksGrey(rgba, width, height);
-  const rows = grey
-    ? scaleRows(rgba, 4, width, height, coverage(width, outWidth), outWidth)
-    : scaleRows(lumaPlane(rgba, width * height), 1, width, height, coverage(width, outWidth), outWidth);
+  return looksGrey(rgba, width, height)
+    ? downscalePlane(rgba, 4, width, height, outWidth, outHeight)
+    : downscalePlane(lumaPlane(rgba, width * height), 1, width, height, outWidth, outHeight);
+}
+
+/** {@link downscaleToGrey} for an image that is grey already: one byte a pixel, row after row, as the JPEG decoder gives it. */
+export function downscaleGrey(grey: Uint8Array, width: number, height: number, outWidth: number, outHeight: number): Float32Array {
+  return downscalePlane(grey, 1, width, height, outWidth, outHeight);
+}
+
+/** The area average of one value every `stride` entries, across then down, rounded to whole grey levels. */
+function downscalePlane(
+  plane: Uint8Array | Float32Array,
+  stride: number,
+  width: number,
+  height: number,
+  outWidth: number,
+  outHeight: number,
+): Float32Array {
+  const rows = scaleRows(plane, stride, width, height, coverage(width, outWidth), outWidth);
   const { first, source, weight } = coverage(height, outHeight);
   const out = new Float32Array(outWidth * outHeight);
   for (let o = 0; o < outHeight; o++) {

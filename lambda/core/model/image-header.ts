@@ -7,6 +7,8 @@ export interface ImageHeader {
   type: SupportedImageType;
   width: number;
   height: number;
+  /** The EXIF orientation (1 to 8) of a JPEG that has one, as image-size reads it; 1 (as stored) otherwise. */
+  orientation: number;
 }
 
 const JPEG_MAGIC = [0xff, 0xd8, 0xff];
@@ -39,8 +41,9 @@ export function readImageHeader(bytes: Uint8Array): ImageHeader {
   }
   let width: number | undefined;
   let height: number | undefined;
+  let orientation: number | undefined;
   try {
-    ({ width, height } = imageSize(bytes));
+    ({ width, height, orientation } = imageSize(bytes));
   } catch (error) {
     throw new UnusableImageError(
       `The ${SUPPORTED_IMAGE_TYPES[type]} header cannot be read; the file is corrupt or truncated. Send the original image file.`,
@@ -53,7 +56,7 @@ export function readImageHeader(bytes: Uint8Array): ImageHeader {
   assertDimensionsWithinLimits(width, height);
   assertPlausibleDensity(type, bytes.length, width, height);
   if (type === "image/jpeg") assertJpegComplete(bytes);
-  return { type, width, height };
+  return { type, width, height, orientation: orientation ?? 1 };
 }
 
 /** Refuses large declared images with far too few bytes to hold them: crafted headers, not X-rays. */

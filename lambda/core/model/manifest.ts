@@ -30,6 +30,8 @@ export interface ModelManifest {
   output: { name: string; labels: Label[]; features?: string };
   /** The out-of-distribution gate fitted for this model (training/gate.py). @default - none: every image is classified */
   gate?: GateManifest;
+  /** The class activation map output that `explain=true` draws (training/cam.py). @default - none: explain is refused */
+  explanation?: ExplanationManifest;
   /** PNEUMONIA probability at or above which the answer is PNEUMONIA. */
   threshold: number;
   metrics: { validation: EvaluationMetrics; dev: EvaluationMetrics };
@@ -48,6 +50,17 @@ export interface GateManifest {
   classes: number;
   /** Scores over it are refused. */
   threshold: number;
+}
+
+/** What `manifest.explanation` says: the class activation map output and the fixed scale it is drawn on. */
+export interface ExplanationManifest {
+  method: "CAM";
+  /** The model output: batch x 1 x height x width float32, the PNEUMONIA logit (threshold folded) each location alone would give. */
+  output: string;
+  width: number;
+  height: number;
+  /** The map's values drawn black at or below `black`, white at or above `white`, linearly between; the same for every image. */
+  scale: { black: number; white: number };
 }
 
 /** Where the served model lives unless MODEL_DIR says otherwise: beside the code in the image's task root. */
@@ -76,7 +89,12 @@ export async function readManifest(modelDir: string): Promise<ModelManifest> {
     JSON.stringify(manifest.output?.labels) !== JSON.stringify(LABELS) && "output.labels",
     !(manifest.threshold > 0 && manifest.threshold < 1) && "threshold",
     manifest.gate !== undefined && !(manifest.gate.dimensions > 0 && manifest.gate.classes > 0 && manifest.gate.threshold > 0 && /^[0-9a-f]{64}$/.test(String(manifest.gate.sha256))) && "gate",
+    manifest.explanation !== undefined && !validExplanation(manifest.explanation) && "explanation",
   ].filter(Boolean);
   if (problems.length > 0) throw new ModelLoadError("manifestInvalid", `${path} is missing or has invalid: ${problems.join(", ")}`);
   return manifest;
+}
+
+function validExplanation({ method, output, width, height, scale }: ExplanationManifest): boolean {
+  return method === "CAM" && typeof output === "string" && width > 0 && height > 0 && scale?.white > scale?.black;
 }

@@ -19,6 +19,11 @@ export interface Classification {
    * @default - none: the model has no gate
    */
   gate?: GateVerdict;
+  /**
+   * The class activation map: width x height of the manifest's explanation, row-major, each value the PNEUMONIA
+   * logit that location alone would give (its mean is the image's logit). @default - none: not asked for
+   */
+  cam?: Float32Array;
 }
 
 /** An ONNX Runtime execution provider name, such as "cpu" or "cuda". */
@@ -80,6 +85,9 @@ export class OnnxModel {
     if (manifest.gate && !session.outputNames.includes(manifest.gate.featuresOutput)) {
       throw new ModelLoadError("manifestInvalid", `${modelPath} has no output ${manifest.gate.featuresOutput}, which the manifest's gate reads (outputs: ${session.outputNames.join(", ")}).`);
     }
+    if (manifest.explanation && !session.outputNames.includes(manifest.explanation.output)) {
+      throw new ModelLoadError("manifestInvalid", `${modelPath} has no output ${manifest.explanation.output}, which the manifest's explanation reads (outputs: ${session.outputNames.join(", ")}).`);
+    }
     const gate = manifest.gate && (await OodGate.load(modelDir, manifest.gate));
     const model = new OnnxModel(manifest, session, executionProviders, gate);
     // The first run allocates and tunes kernels; paying it at start-up keeps it off the first request.
@@ -93,16 +101,17 @@ export class OnnxModel {
     return width * height;
   }
 
-  /** Classifies one preprocessed image (1 x 1 x H x W values). */
-  async classify(tensor: Float32Array): Promise<Classification> {
-    return (await this.classifyBatch([tensor]))[0]!;
+  /** Classifies one preprocessed image (1 x 1 x H x W values), with its class activation map when `explain` is true. */
+  async classify(tensor: Float32Array, explain = false): Promise<Classification> {
+    return (await this.classifyBatch([tensor], [explain]))[0]!;
   }
 
   /**
-   * Classifies preprocessed images in one run of the model (N x 1 x H x W), answering in their order. One
-   * run over many images is what keeps an accelerator busy; on the CPU it costs about the same per image.
+   * Classifies preprocessed images in one run of the model (N x 1 x H x W), answering in their order, with a
+   * class activation map for each image whose `explain` is true (the model must have an explanation output). One run over
+   * many images is what keeps an accelerator busy; on the CPU it costs about the same per image.
    */
-  async classifyBatch(tensors: readonly Float32Array[]): Promise<Classification[]> {
+  async classifyBatch(tensors: readonly Float32Array[], explain: readonly boolean[] = []): Promise<Classification[]> {
     const { width, height } = this.manifest.input.preprocessing;
     const size = this.inputSize;
     const batch = new Float32Array(tensors.length * size);
@@ -111,15 +120,30 @@ export class OnnxModel {
       batch.set(tensor, i * size);
     });
     const input = new ort.Tensor("float32", batch, [tensors.length, 1, height, width]);
-    const outputs = await this.session.run({ [this.manifest.input.name]: input });
+    const explanation = explain.some(Boolean) ? this.explanationManifest() : undefined;
+    // Only what the answers need crosses into JavaScript; onnxruntime runs the whole graph either way (README, Explanations).
+    const fetches = [this.manifest.output.name, ...(this.gate ? [this.gate.manifest.featuresOutput] : []), ...(explanation ? [explanation.output] : [])];
+    const outputs = await this.session.run({ [this.manifest.input.name]: input }, fetches);
     const scores = outputs[this.manifest.output.name]!.data as Float32Array;
     const gate = this.gate;
     const features = gate && (outputs[gate.manifest.featuresOutput]!.data as Float32Array);
     const d = gate?.manifest.dimensions ?? 0;
+    const cam = explanation && (outputs[explanation.output]!.data as Float32Array);
+    const camSize = explanation ? explanation.width * explanation.height : 0;
     return tensors.map((_, i) => {
-      const classification = this.interpret(scores.subarray(i * LABELS.length, (i + 1) * LABELS.length));
-      return gate && features ? { ...classification, gate: gate.judge(features.subarray(i * d, (i + 1) * d)) } : classification;
+      const classification: Classification = this.interpret(scores.subarray(i * LABELS.length, (i + 1) * LABELS.length));
+      if (gate && features) classification.gate = gate.judge(features.subarray(i * d, (i + 1) * d));
+      // A copy, not a view: a view would keep, and post to another thread, the whole batch's maps.
+      if (cam && explain[i]) classification.cam = cam.slice(i * camSize, (i + 1) * camSize);
+      return classification;
     });
+  }
+
+  /** The manifest's explanation; an Error when the model has none (hosts refuse explain=true for such a model first). */
+  private explanationManifest() {
+    const { explanation, name, version } = this.manifest;
+    if (!explanation) throw new Error(`Model ${name} ${version} has no class activation map output to explain with.`);
+    return explanation;
   }
 
   private interpret(scores: Float32Array): Classification {

@@ -17,7 +17,7 @@ const manifest = await readManifest(defaultModelDir());
 
 /** A classified image, as the fake answers every image it is not told to refuse. */
 const CLASSIFIED: ImageOutcome = {
-  header: { type: "image/jpeg", width: 1000, height: 800 },
+  header: { type: "image/jpeg", width: 1000, height: 800, orientation: 1 },
   result: { prediction: "PNEUMONIA", probability: 0.9, probabilities: { NORMAL: 0.1, PNEUMONIA: 0.9 } },
   timingsMs: { preprocess: 1, inference: 1 },
 };

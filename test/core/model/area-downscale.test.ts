@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { downscaleToGrey } from "../../../lambda/core/model/area-downscale.js";
+import { downscaleGrey, downscaleToGrey } from "../../../lambda/core/model/area-downscale.js";
 
 /** RGBA pixels from grey levels, or from [r, g, b] triples. */
 const rgba = (pixels: (number | [number, number, number])[]) =>
@@ -30,5 +30,16 @@ describe("downscaleToGrey", () => {
     tinted[1] = tinted[0]! === 255 ? 254 : tinted[0]! + 1;
     const colourResult = downscaleToGrey(tinted, 40, 30, 8, 6);
     expect(Array.from(colourResult).slice(1)).toEqual(Array.from(greyResult).slice(1));
+  });
+});
+
+describe("downscaleGrey", () => {
+  it("gives one grey byte a pixel the result its RGBA copy gets", () => {
+    // Prepare: an odd size, so pixels straddle outputs on both axes
+    const levels = Array.from({ length: 53 * 41 }, (_, i) => (i * 89) % 256);
+    // Act
+    const fromGrey = downscaleGrey(Uint8Array.from(levels), 53, 41, 16, 12);
+    // Assess
+    expect(Array.from(fromGrey)).toEqual(Array.from(downscaleToGrey(rgba(levels), 53, 41, 16, 12)));
   });
 });

@@ -25,6 +25,7 @@ describe("readImageHeader", () => {
     expect(header.type).toBe("image/jpeg");
     expect(header.width).toBeGreaterThan(500);
     expect(header.height).toBeGreaterThan(500);
+    expect(header.orientation).toBe(1);
   });
 
   it("refuses a JPEG cut short in its compressed data with 422, which the decoder would paint grey", async () => {

@@ -4,12 +4,15 @@ import { deflateSync } from "node:zlib";
 import { PNG } from "pngjs";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { preprocessImage, warmUpPreprocessing } from "../../../lambda/core/model/preprocess.js";
+import { decodeImage, preprocessImage, warmUpPreprocessing } from "../../../lambda/core/model/preprocess.js";
 import { readManifest, defaultModelDir } from "../../../lambda/core/model/manifest.js";
 import { FIXTURES, anyXray } from "../../../tools/support/forms.js";
 import { greyPng } from "../../support/crafted-images.js";
 import { decodeGreyScaled } from "../../../lambda/core/model/libjpeg-turbo/scaled-jpeg-decoder.js";
 import { jpegDecodeSize } from "../../../lambda/core/model/scaled-jpeg-format.js";
+import { readImageHeader } from "../../../lambda/core/model/image-header.js";
+import { downscaleToGrey } from "../../../lambda/core/model/area-downscale.js";
+import { greyToTensor } from "../../../lambda/core/model/grey-tensor.js";
 
 const spec = (await readManifest(defaultModelDir())).input.preprocessing;
 
@@ -82,6 +85,19 @@ describe("preprocessImage", () => {
     await expect(preprocessImage(xray.subarray(0, 1500), spec)).rejects.toMatchObject({ status: 422, code: "UNUSABLE_IMAGE" });
   });
 
+  it("gives an upright JPEG, decoded straight to grey, the tensor jimp's decode of it gives", async () => {
+    // Prepare: the path an EXIF-rotated JPEG takes, through jimp's RGBA bitmap
+    const xray = await anyXray();
+    const header = readImageHeader(xray);
+    const { bitmap } = await decodeImage(xray, header, spec);
+    const throughJimp = greyToTensor(downscaleToGrey(bitmap.data, bitmap.width, bitmap.height, spec.width, spec.height), spec);
+    // Act
+    const { tensor } = await preprocessImage(xray, spec);
+    // Assess
+    expect(header.orientation).toBe(1);
+    expect(Array.from(tensor)).toEqual(Array.from(throughJimp));
+  });
+
   it("gives an EXIF-rotated JPEG the tensor of the upright X-ray, orientation applied after the scaled decode", async () => {
     // Prepare: stored turned a quarter left, with EXIF orientation 6 saying to turn it back
     const xray = await anyXray();
@@ -89,6 +105,7 @@ describe("preprocessImage", () => {
     // Act
     const [upright, fromRotated] = await Promise.all([preprocessImage(xray, spec), preprocessImage(rotated, spec)]);
     // Assess
+    expect(fromRotated.header.orientation).toBe(6);
     expect(correlation(fromRotated.tensor, upright.tensor)).toBeGreaterThan(0.99);
   });
 

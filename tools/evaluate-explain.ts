@@ -1,0 +1,114 @@
+/**
+ * Faithfulness of the class activation map (`explain=true`), by the deletion test after Petsiuk et al. 2018: on
+ * the PNEUMONIA X-rays of a set that the model calls PNEUMONIA (and the gate accepts), grey out the share of the
+ * model input where the map is hottest, and separately the same region shifted to a random place; a map that
+ * shows where the evidence is makes the first lower the PNEUMONIA logit much more than the second.
+ *
+ *   npm run evaluate:explain [-- --data ../shared/data/chest_xray/dev] [--share 0.1] [--seed 1] [--card FILE]
+ *
+ * Runs the served preprocessing and model in process (the test edits model inputs, which no HTTP client can
+ * send). The region is set to mid-grey (the issue's test) and, separately, to black (the usual deletion baseline; an
+ * equalised lung field is dark, and mid-grey there looks like the opacity pneumonia is). The shift moves the whole mask by
+ * a random (dx, dy), wrapping at the edges, so it keeps its size and shape. The logit is the map's mean, which
+ * is the served logit (threshold folded) without the rounding of a probability near 1.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseCommandLine } from "../bin/cli/command-line.js";
+import { OnnxModel } from "../lambda/core/model/onnx-model.js";
+import { defaultModelDir } from "../lambda/core/model/manifest.js";
+import { preprocessImage } from "../lambda/core/model/preprocess.js";
+import { Random } from "./fuzz/random.js";
+import { replaceCardSection } from "./model-card-section.js";
+
+const commandLine = parseCommandLine({
+  command: "npm run evaluate:explain --",
+  summary: "The deletion test of the class activation map: greys out the hottest share of each PNEUMONIA X-ray the model calls PNEUMONIA, and the same region shifted to a random place, and compares the drops of the PNEUMONIA logit.",
+  options: {
+    data: { type: "string", value: "DIR", default: "../shared/data/chest_xray/dev", doc: "a folder holding PNEUMONIA/ (the dev set by default)" },
+    share: { type: "string", value: "SHARE", default: "0.1", doc: "the share of the image greyed out" },
+    seed: { type: "string", value: "N", default: "1", doc: "seed of the random shifts" },
+    card: { type: "string", value: "FILE", doc: "also write the figures into this model card's explain-metrics section" },
+  },
+});
+const { values } = commandLine;
+const share = commandLine.number("share", { min: 0.01, max: 0.5, integer: false });
+const random = new Random(commandLine.number("seed", { min: 0, max: 2 ** 32 - 1 }));
+/**
+ * What a deleted region becomes, as a pixel level (0 black, 1 white, after equalisation, before normalisation):
+ * mid-grey, the issue's test, and black, the usual deletion baseline.
+ */
+const FILLS = { grey: 0.5, black: 0 } as const;
+
+/** Indices of the `share` of a map's values that are highest. */
+function hottest(cam: Float32Array, fraction: number): Uint32Array {
+  const order = Uint32Array.from(cam.keys()).sort((a, b) => cam[b]! - cam[a]!);
+  return order.subarray(0, Math.round(fraction * cam.length));
+}
+
+/** The indices moved by (dx, dy) on a width x height grid, wrapping at the edges. */
+function shifted(indices: Uint32Array, width: number, height: number, dx: number, dy: number): Uint32Array {
+  return indices.map((i) => ((Math.floor(i / width) + dy) % height) * width + ((i % width) + dx) % width);
+}
+
+/** The input with the pixels at `indices` set to `value`. */
+function filled(tensor: Float32Array, indices: Uint32Array, value: number): Float32Array {
+  const copy = tensor.slice();
+  for (const i of indices) copy[i] = value;
+  return copy;
+}
+
+function mean(values: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i]!;
+  return sum / values.length;
+}
+
+const model = await OnnxModel.load(defaultModelDir());
+const { explanation, input } = model.manifest;
+if (!explanation) commandLine.fail(`the model in ${defaultModelDir()} has no class activation map output: run npm run add-cam`);
+const { width, height, normalisation } = input.preprocessing;
+const folder = join(values.data, "PNEUMONIA");
+const files = (await readdir(folder)).filter((file) => /\.(jpe?g|png)$/i.test(file)).sort();
+/** Per fill, each image's drop of the PNEUMONIA logit with the hottest region filled and with it shifted. */
+const drops = Object.fromEntries(Object.keys(FILLS).map((fill) => [fill, { hottest: [] as number[], shifted: [] as number[] }]));
+let calledNormal = 0;
+let refused = 0;
+for (const file of files) {
+  const { tensor } = await preprocessImage(await readFile(join(folder, file)), input.preprocessing);
+  const result = await model.classify(tensor, true);
+  if (result.gate && result.gate.score > result.gate.threshold) refused++;
+  else if (result.prediction !== "PNEUMONIA") calledNormal++;
+  else {
+    const logit = mean(result.cam!);
+    const hot = hottest(result.cam!, share);
+    // One shift per image, the same for every fill.
+    const moved = shifted(hot, width, height, random.int(width), random.int(height));
+    for (const [fill, level] of Object.entries(FILLS)) {
+      const value = (level - normalisation.mean) / normalisation.std;
+      const [afterHot, afterMoved] = await model.classifyBatch([filled(tensor, hot, value), filled(tensor, moved, value)], [true, true]);
+      drops[fill]!.hottest.push(logit - mean(afterHot!.cam!));
+      drops[fill]!.shifted.push(logit - mean(afterMoved!.cam!));
+    }
+  }
+}
+const images = drops.grey!.hottest.length;
+const rows = Object.entries(drops).map(([fill, { hottest: hot, shifted: moved }]) => {
+  const wins = hot.filter((drop, i) => drop > moved[i]!).length;
+  const [hotMean, movedMean] = [mean(hot), mean(moved)];
+  return `| ${fill} | ${hotMean.toFixed(3)} | ${movedMean.toFixed(3)} | ${(hotMean / movedMean).toFixed(2)} | ${wins} of ${images} (${((wins / images) * 100).toFixed(1)} %) |`;
+});
+const report = [
+  `Deletion test of ${model.manifest.name} ${model.manifest.version}'s class activation map on \`${values.data}/PNEUMONIA\`: ${files.length} images, ` +
+    `${images} called PNEUMONIA and accepted by the gate (${calledNormal} called NORMAL, ${refused} refused: left out). The hottest ` +
+    `${(share * 100).toFixed(0)} % of each model input, and the same region shifted by a random offset (seed ${values.seed}), set to the fill; ` +
+    "the drop of the PNEUMONIA logit (threshold folded) on average:",
+  "",
+  "| fill | hottest region | shifted region | ratio | hottest drops more |",
+  "|---|---|---|---|---|",
+  ...rows,
+  "",
+  `Command: \`npm run evaluate:explain -- --data ${values.data} --share ${share} --seed ${values.seed}\`.`,
+].join("\n");
+console.log(report);
+if (values.card) await replaceCardSection(values.card, "explain-metrics", report);
