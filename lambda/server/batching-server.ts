@@ -89,10 +89,10 @@ export async function startBatchingServer(config: BatchingServerConfig, workerUr
   const app = createApp({ images, metrics: () => metrics.render(), observe: (outcome) => metrics.observe(outcome) }, API_HOSTS.batching);
   // Refusals answered from the headers never reach the app: their outcomes are reported here, so /metrics and
   // CloudWatch count them as the app counts its own.
-  const reportRefusal = (request: IncomingMessage, refusal: ApiError) => {
+  const reportRefusal = (request: IncomingMessage, refusal: ApiError, route = classifyRouteOf(request)) => {
     const model = state.phase === "ready" ? { name: state.images.manifest.name, version: state.images.manifest.version } : undefined;
     const error = { status: refusal.status, code: refusal.code };
-    metrics.observe({ route: classifyRouteOf(request), status: refusal.status, error, model, images: [], timingsMs: { total: 0 } });
+    metrics.observe({ route, status: refusal.status, error, model, images: [], timingsMs: { total: 0 } });
   };
   const admittedFromHeaders = new WeakMap<IncomingMessage, Admission>();
   const serving = new AsyncLocalStorage<Admission>();
@@ -114,13 +114,14 @@ export async function startBatchingServer(config: BatchingServerConfig, workerUr
     // A classification is admitted or refused from its headers, before its body is read, and its budget runs
     // from then: one image is the least a request brings, and a batch takes the rest once its form is read.
     refuseEarly: (request) => {
-      if (!classifyRouteOf(request)) return undefined;
+      const route = classifyRouteOf(request);
+      if (!route) return undefined;
       try {
         if (state.phase !== "ready") throw unavailable();
         admittedFromHeaders.set(request, admission.admit(1));
         return undefined;
       } catch (error) {
-        reportRefusal(request, error as ApiError);
+        reportRefusal(request, error as ApiError, route);
         return error as ApiError;
       }
     },

@@ -1,9 +1,10 @@
 /**
  * Each window closes after this many images or this much busy time, whichever comes first: a batch answers
- * up to 16 images in the same instant, so single completions say nothing, and a quarter of a second keeps
- * the estimate current when the server slows down.
+ * up to 16 images in the same instant, so a window holds two batches' worth, and half a second keeps the
+ * estimate current when the server slows down without one stalled moment (a few images in 250 ms on a
+ * shared machine) refusing a load the server carries.
  */
-const WINDOW = { images: 16, busyMs: 250 } as const;
+const WINDOW = { images: 32, busyMs: 500 } as const;
 
 /** Share of the newest window in the moving estimate. */
 const NEWEST_WEIGHT = 0.3;
