@@ -46,9 +46,10 @@ export interface NodeHttpOptions {
   bufferFull?: () => ApiError;
   /**
    * Judges a request from its headers, before any of its body is read: the refusal to answer at once (503 while
-   * the host is full, say), or undefined to read the body. @default - every request within the limits is read
+   * the host is full, say), or undefined to read the body; a promise of either while the host makes the
+   * request wait, its body unread. @default - every request within the limits is read
    */
-  refuseEarly?: (request: IncomingMessage) => ApiError | undefined;
+  refuseEarly?: (request: IncomingMessage) => ApiError | undefined | Promise<ApiError | undefined>;
   /** Told of each refusal the front answers itself (413, `bufferFull`), for the host's metrics. @default - none */
   onRefused?: (request: IncomingMessage, refusal: ApiError) => void;
 }
@@ -81,6 +82,8 @@ export function appHandler(app: App): HttpHandler {
 
 function write(response: ServerResponse, { statusCode, headers, body }: HttpAnswer): Promise<void> {
   return new Promise((resolve) => {
+    // A client gone by now never lets the answer finish: its close settles it instead.
+    response.once("close", resolve);
     response.writeHead(statusCode, headers);
     response.end(body, resolve);
   });
@@ -130,11 +133,11 @@ export function createNodeHttpFront(handle: HttpHandler, options: NodeHttpOption
   /** A refusal decided from the headers, and whether it is the front's own (a declared length over a limit) or the host's. */
   type Verdict = { refusal: ApiError; own: boolean } | undefined;
 
-  function judge(request: IncomingMessage): Verdict {
+  async function judge(request: IncomingMessage): Promise<Verdict> {
     const declared = Number(request.headers["content-length"]);
     if (declared > options.maxBodyBytes) return { refusal: options.tooLarge(), own: true };
     if (budget && declared > budget.left) return { refusal: bufferFull(), own: true };
-    const early = options.refuseEarly?.(request);
+    const early = await options.refuseEarly?.(request);
     return early && { refusal: early, own: false };
   }
 
@@ -143,7 +146,8 @@ export function createNodeHttpFront(handle: HttpHandler, options: NodeHttpOption
     return refuse(request, response, refusal, Math.max(LINGER.minBytes, options.maxBodyBytes), lingering);
   }
 
-  async function answer(request: IncomingMessage, response: ServerResponse, verdict: Verdict): Promise<void> {
+  async function answer(request: IncomingMessage, response: ServerResponse, judged: Promise<Verdict>): Promise<void> {
+    const verdict = await judged;
     if (verdict) return refuseWith(request, response, verdict);
     const read = await readBody(request, options.maxBodyBytes, budget);
     if ("refused" in read) return refuseWith(request, response, { refusal: read.refused === "too-large" ? options.tooLarge() : bufferFull(), own: true });
@@ -161,9 +165,9 @@ export function createNodeHttpFront(handle: HttpHandler, options: NodeHttpOption
     }
   }
 
-  function serve(request: IncomingMessage, response: ServerResponse, verdict: Verdict): void {
+  function serve(request: IncomingMessage, response: ServerResponse, judged: Promise<Verdict>): void {
     inProgress++;
-    answer(request, response, verdict)
+    answer(request, response, judged)
       .catch(() => {
         // Every error is answered above; reaching here means the connection broke mid-request.
         if (!response.headersSent) void write(response, new InternalError("The server failed to answer; send the request again.").toResponse());
@@ -184,9 +188,14 @@ export function createNodeHttpFront(handle: HttpHandler, options: NodeHttpOption
   // from its headers first, and a refused one never sends the body.
   server.on("checkContinue", (request, response) => {
     if (lingering.has(request.socket)) return;
-    const verdict = judge(request);
-    if (!verdict) response.writeContinue();
-    serve(request, response, verdict);
+    serve(
+      request,
+      response,
+      judge(request).then((verdict) => {
+        if (!verdict) response.writeContinue();
+        return verdict;
+      }),
+    );
   });
   // A client that sends its headers or body slowly cannot hold a connection open for ever.
   server.headersTimeout = 20_000;

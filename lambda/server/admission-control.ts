@@ -5,7 +5,7 @@ import { TimePerImage } from "./time-per-image.js";
 export const SHED_REASONS = {
   /** QUEUE_MAX_IMAGES images were in flight already. */
   queueFull: "queue-full",
-  /** The images in flight and the request's own would take longer than QUEUE_MAX_WAIT_MS. */
+  /** The images in flight and the request's own would take longer than QUEUE_MAX_WAIT_MS, still after waiting half of it. */
   overBudget: "over-budget",
   /** Admitted, but still waiting for a worker or a batch when QUEUE_MAX_WAIT_MS ran out. */
   expired: "expired",
@@ -28,7 +28,24 @@ export interface AdmissionOptions {
 /** What admission reports, for metrics. */
 export interface AdmissionObserver {
   onAdmitted(images: number): void;
+  /** A request was admitted after waiting `ms` for room, its body unread. */
+  onAdmissionWait(ms: number): void;
   onShed(reason: ShedReason): void;
+}
+
+/**
+ * Requests that may wait for admission at once, per place in flight: a waiting request holds a connection and
+ * at most one read of its body (64 KiB), so four times QUEUE_MAX_IMAGES of them hold about 32 MiB at the default.
+ */
+const WAITING_PER_PLACE = 4;
+
+/** A request waiting for room, its body unread. */
+interface Waiter {
+  images: number;
+  arrivedAt: number;
+  resolve: (admission: Admission) => void;
+  reject: (error: unknown) => void;
+  timer: NodeJS.Timeout;
 }
 
 /** How an admitted image waits in a queue (for a preprocessing worker, for a batch). */
@@ -54,18 +71,22 @@ export interface Admission {
 
 /**
  * Admission by time: a request is admitted only if the images in flight and its own can be answered within
- * the budget at the measured time per image (and within the count bound); otherwise 503 OVERLOADED, with a
- * Retry-After of the time the queue needs to clear. Admitted requests that outlive the budget anyway (the
- * server slowed down) have their waiting images dropped before they reach the model. An idle server admits
- * any request, so a batch larger than the budget allows is still served when nothing else is.
+ * what is left of the budget at the measured time per image (and within the count bound). One that does not
+ * fit yet waits, unread, behind those that came first, for at most half the budget (so at least half is left
+ * for its work); then 503 OVERLOADED, with a Retry-After of the time the queue needs to clear. Waiting costs
+ * nothing but a connection, where an immediate refusal would bring the client straight back with its body.
+ * Admitted requests that outlive the budget anyway (the server slowed down) have their queued images dropped
+ * before they reach the model. An idle server admits any request, so a batch larger than the budget allows is
+ * still served when nothing else is.
  */
 export class AdmissionControl {
   private inFlight = 0;
   private readonly perImage = new TimePerImage();
+  private readonly waiting: Waiter[] = [];
 
   constructor(
     private readonly options: AdmissionOptions,
-    private readonly observer: AdmissionObserver = { onAdmitted: () => undefined, onShed: () => undefined },
+    private readonly observer: AdmissionObserver = { onAdmitted: () => undefined, onAdmissionWait: () => undefined, onShed: () => undefined },
   ) {}
 
   /** Images admitted and not yet answered. */
@@ -84,13 +105,41 @@ export class AdmissionControl {
     return this.overloaded(reason, images);
   }
 
+  /** Requests waiting for room. */
+  get waitingRequests(): number {
+    return this.waiting.length;
+  }
+
   /**
-   * Admits `images` images, or throws the 503 that refuses them (counted as shed). The budget runs from now:
-   * places never taken up by a classification (the client never sent its body) are given back when it runs out.
+   * Admits `images` images as soon as they fit in what is left of the budget, after the requests waiting
+   * already; rejects with the 503 once half the budget has passed, or at once when too many wait already.
+   * `gone` (the client left) ends the wait, rejecting with its reason.
    */
-  admit(images: number): Admission {
+  admitWhenRoom(images: number, gone?: AbortSignal): Promise<Admission> {
+    if (this.waiting.length === 0 && this.shedReason(images, 0) === undefined) return Promise.resolve(this.admit(images));
+    if (this.waiting.length >= WAITING_PER_PLACE * this.options.maxInFlight) return Promise.reject(this.shed(SHED_REASONS.queueFull, images));
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        images,
+        arrivedAt: performance.now(),
+        resolve,
+        reject,
+        timer: setTimeout(() => this.leave(waiter, this.shed(this.shedReason(images, 0) ?? SHED_REASONS.overBudget, images)), this.options.maxWaitMs / 2),
+      };
+      this.waiting.push(waiter);
+      gone?.addEventListener("abort", () => this.leave(waiter, gone.reason), { once: true });
+    });
+  }
+
+  /**
+   * Admits `images` images, or throws the 503 that refuses them (counted as shed). The budget runs from
+   * `spentMs` ago: places never taken up by a classification (the client never sent its body) are given back
+   * when it runs out.
+   */
+  admit(images: number, spentMs = 0): Admission {
     const wasIdle = this.inFlight === 0;
-    this.take(images);
+    this.take(images, spentMs);
+    this.observer.onAdmissionWait(spentMs);
     if (wasIdle) this.perImage.busy(performance.now());
     const controller = new AbortController();
     let held = images;
@@ -103,12 +152,13 @@ export class AdmissionControl {
       this.inFlight -= held;
       held = 0;
       this.perImage.answered(0, performance.now(), { idle: this.inFlight === 0, saturated: this.options.saturated() });
+      this.admitWaiting();
     };
     const timer = setTimeout(() => {
       // Counted as shed when an image is dropped for it, not when the time runs out over images already at work.
       controller.abort(this.overloaded(SHED_REASONS.expired, total));
       if (!classifying) release();
-    }, this.options.maxWaitMs);
+    }, this.options.maxWaitMs - spentMs);
     return {
       signal: controller.signal,
       holdFor: (images) => {
@@ -119,7 +169,7 @@ export class AdmissionControl {
         }
         classifying = true;
         if (images <= total) return;
-        this.take(images - total);
+        this.take(images - total, 0);
         held += images - total;
         total = images;
       },
@@ -129,23 +179,45 @@ export class AdmissionControl {
         if (dropped && !anyDropped) this.observer.onShed(SHED_REASONS.expired);
         anyDropped ||= dropped;
         this.perImage.answered(dropped ? 0 : 1, performance.now(), { idle: this.inFlight === 0, saturated: this.options.saturated() });
+        this.admitWaiting();
       },
       release,
     };
   }
 
-  /** Takes places for `images` more images, or throws the 503 that refuses them. */
-  private take(images: number): void {
-    const reason = this.shedReason(images);
+  /** Takes places for `images` more images, `spentMs` into their budget, or throws the 503 that refuses them. */
+  private take(images: number, spentMs: number): void {
+    const reason = this.shedReason(images, spentMs);
     if (reason !== undefined) throw this.shed(reason, images);
     this.inFlight += images;
     this.observer.onAdmitted(images);
   }
 
-  private shedReason(images: number): ShedReason | undefined {
+  /** Admits the requests at the head of the queue that fit now, in their order. */
+  private admitWaiting(): void {
+    for (let head = this.waiting[0]; head; head = this.waiting[0]) {
+      const spentMs = performance.now() - head.arrivedAt;
+      if (this.shedReason(head.images, spentMs) !== undefined) return;
+      this.waiting.shift();
+      clearTimeout(head.timer);
+      head.resolve(this.admit(head.images, spentMs));
+    }
+  }
+
+  /** Takes a request out of the queue, if it is still there, and rejects it; those behind it may fit now. */
+  private leave(waiter: Waiter, error: unknown): void {
+    const at = this.waiting.indexOf(waiter);
+    if (at === -1) return;
+    this.waiting.splice(at, 1);
+    clearTimeout(waiter.timer);
+    waiter.reject(error);
+    if (at === 0) this.admitWaiting();
+  }
+
+  private shedReason(images: number, spentMs: number): ShedReason | undefined {
     if (this.inFlight + images > this.options.maxInFlight) return SHED_REASONS.queueFull;
     const perImageMs = this.perImage.ms;
-    if (this.inFlight > 0 && perImageMs !== undefined && (this.inFlight + images) * perImageMs > this.options.maxWaitMs) return SHED_REASONS.overBudget;
+    if (this.inFlight > 0 && perImageMs !== undefined && (this.inFlight + images) * perImageMs > this.options.maxWaitMs - spentMs) return SHED_REASONS.overBudget;
     return undefined;
   }
 

@@ -53,6 +53,17 @@ function classifyRouteOf(request: IncomingMessage): RouteName | undefined {
   return CLASSIFY_ROUTES.find((route) => route.path === path && route.method === request.method)?.name;
 }
 
+/**
+ * A signal aborted if the client's connection closes, as a request waiting for admission learns that its client
+ * left, and the call that stops watching (a kept-alive connection carries many requests).
+ */
+function watchClient(request: IncomingMessage): { gone: AbortSignal; stop: () => void } {
+  const controller = new AbortController();
+  const onClose = () => controller.abort(new TemporarilyUnavailableError(ERROR_CODES.overloaded, "The client left while its request waited for admission.", 1));
+  request.socket.once("close", onClose);
+  return { gone: controller.signal, stop: () => request.socket.off("close", onClose) };
+}
+
 /** The worker modules the server starts: lambda/preprocess-worker and lambda/inference-worker, .ts or bundled .mjs. */
 export interface WorkerUrls {
   preprocess: URL;
@@ -111,18 +122,23 @@ export async function startBatchingServer(config: BatchingServerConfig, workerUr
     tooLarge: batchTooLargeError,
     maxBufferedBytes: config.maxBufferedMiB * MIB,
     bufferFull: () => admission.shed(SHED_REASONS.bufferFull),
-    // A classification is admitted or refused from its headers, before its body is read, and its budget runs
-    // from then: one image is the least a request brings, and a batch takes the rest once its form is read.
-    refuseEarly: (request) => {
+    // A classification is admitted (after waiting for room, its body unread) or refused from its headers, and
+    // its budget runs from then: one image is the least a request brings, and a batch takes the rest once its
+    // form is read.
+    refuseEarly: async (request) => {
       const route = classifyRouteOf(request);
       if (!route) return undefined;
+      const client = watchClient(request);
       try {
         if (state.phase !== "ready") throw unavailable();
-        admittedFromHeaders.set(request, admission.admit(1));
+        admittedFromHeaders.set(request, await admission.admitWhenRoom(1, client.gone));
         return undefined;
       } catch (error) {
-        reportRefusal(request, error as ApiError, route);
+        // A client that left while it waited gets no answer, and none is counted.
+        if (!client.gone.aborted) reportRefusal(request, error as ApiError, route);
         return error as ApiError;
+      } finally {
+        client.stop();
       }
     },
     onRefused: reportRefusal,

@@ -60,14 +60,14 @@ export class ServerMetrics implements BatchObserver, AdmissionObserver {
   private readonly shed = new Counter({
     name: "classifier_shed_requests_total",
     help:
-      "Requests answered 503 OVERLOADED, by reason: queue-full (QUEUE_MAX_IMAGES), over-budget (the queue would outlast QUEUE_MAX_WAIT_MS), " +
+      "Requests answered 503 OVERLOADED, by reason: queue-full (QUEUE_MAX_IMAGES, or too many waiting for room), over-budget (still no room within QUEUE_MAX_WAIT_MS after waiting half of it), " +
       "buffer-full (MAX_BUFFERED_MB), expired (admitted, but an image was still waiting when QUEUE_MAX_WAIT_MS ran out)",
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });
   private readonly queueWait = new Histogram({
     name: "classifier_queue_wait_seconds",
-    help: "Time an admitted image waited, by queue: for a preprocessing worker, or for its batch to start",
+    help: "Time an admitted request waited for room, its body unread (admission, once a request), and each of its images for a preprocessing worker (preprocess) and for its batch to start (inference)",
     labelNames: ["stage"] as const,
     buckets: SECONDS,
     registers: [this.registry],
@@ -122,6 +122,10 @@ export class ServerMetrics implements BatchObserver, AdmissionObserver {
 
   onAdmitted(images: number): void {
     this.admitted.inc(images);
+  }
+
+  onAdmissionWait(ms: number): void {
+    this.queueWait.observe({ stage: "admission" }, ms / 1000);
   }
 
   onShed(reason: ShedReason): void {

@@ -12,7 +12,7 @@ afterEach(() => {
 
 function control(maxWaitMs: number, maxInFlight = 1000, saturated = () => true) {
   const shed: ShedReason[] = [];
-  const admission = new AdmissionControl({ maxInFlight, maxWaitMs, saturated }, { onAdmitted: () => undefined, onShed: (reason) => shed.push(reason) });
+  const admission = new AdmissionControl({ maxInFlight, maxWaitMs, saturated }, { onAdmitted: () => undefined, onAdmissionWait: () => undefined, onShed: (reason) => shed.push(reason) });
   return { admission, shed };
 }
 
@@ -151,5 +151,24 @@ describe("AdmissionControl", () => {
     expect(admission.admitted).toBe(0);
     expect(late).toThrow(/waited out its 1000 ms budget/);
     expect(shed).toEqual([SHED_REASONS.expired]);
+  });
+
+  it("holds requests that find no room in their order, admits each as room frees, and refuses those still waiting after half the budget", async () => {
+    // Prepare: room for two images, both taken
+    const { admission, shed } = control(1000, 2);
+    const first = classifying(admission, 1);
+    classifying(admission, 1);
+    const third = admission.admitWhenRoom(1);
+    const fourth = admission.admitWhenRoom(1).catch((error: unknown) => error);
+    // Act
+    first.imageDone(false);
+    const admittedThird = await third;
+    vi.advanceTimersByTime(500);
+    // Assess
+    expect(admittedThird.signal.aborted).toBe(false);
+    expect(await fourth).toMatchObject({ status: 503, code: "OVERLOADED", message: expect.stringMatching(/at its limit of 2 images in progress/) });
+    expect(admission.admitted).toBe(2);
+    expect(admission.waitingRequests).toBe(0);
+    expect(shed).toEqual([SHED_REASONS.queueFull]);
   });
 });

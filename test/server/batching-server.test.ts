@@ -6,6 +6,7 @@ import { anyXray, encodeForm, imageForm, readOriginals } from "../../tools/suppo
 import { BATCH_LIMITS } from "../../lambda/core/limits.js";
 import { rawClient } from "../support/raw-request.js";
 
+const HANGING_WORKER = new URL("../support/hanging-preprocess-worker.ts", import.meta.url);
 const WORKERS = {
   preprocess: new URL("../../lambda/preprocess-worker.ts", import.meta.url),
   inference: new URL("../../lambda/inference-worker.ts", import.meta.url),
@@ -103,21 +104,21 @@ describe("startBatchingServer", () => {
     }
   });
 
-  it("refuses a classification from its headers while the queue is full: a client that sends headers only gets its 503 at once", async () => {
-    // Prepare: room for one full batch, which holds it while one worker preprocesses it
-    const server = await startBatchingServer(serverConfigFromEnv({ PORT: "0", PREPROCESS_THREADS: "1", QUEUE_MAX_IMAGES: String(BATCH_LIMITS.maxFiles) }), WORKERS);
+  it("holds a classification that finds no room, its body unread, and refuses it when none frees up in half its budget: a client that sent headers only gets its 503", async () => {
+    // Prepare: room for one full batch, held by files that keep the one (hanging) worker busy for good
+    const config = serverConfigFromEnv({ PORT: "0", PREPROCESS_THREADS: "1", QUEUE_MAX_IMAGES: String(BATCH_LIMITS.maxFiles), QUEUE_MAX_WAIT_MS: "2000", SHUTDOWN_TIMEOUT_MS: "0" });
+    const server = await startBatchingServer(config, { ...WORKERS, preprocess: HANGING_WORKER });
     try {
       await server.ready;
-      const xray = await anyXray();
       const form = new FormData();
-      for (let i = 0; i < BATCH_LIMITS.maxFiles; i++) form.append("file", new Blob([xray], { type: "image/jpeg" }), "xray.jpeg");
+      for (let i = 0; i < BATCH_LIMITS.maxFiles; i++) form.append("file", new Blob([Buffer.from("hang")], { type: "image/jpeg" }), "hang.jpeg");
       const { body, contentType } = await encodeForm(form);
-      const full = fetch(`${server.url}/pneumonia_classifier/batch`, { method: "POST", body, headers: { "content-type": contentType } });
+      void fetch(`${server.url}/pneumonia_classifier/batch`, { method: "POST", body, headers: { "content-type": contentType } }).catch(() => undefined);
       await expect.poll(async () => /^classifier_images_in_flight (\d+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1], { interval: 5 }).toBe(String(BATCH_LIMITS.maxFiles));
       const { client, received, closed } = rawClient(server.url);
       // Act: headers that announce a body, which never comes
       client.write("POST /pneumonia_classifier HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 300000\r\n\r\n");
-      await expect.poll(() => received()).toMatch(/"code":"OVERLOADED"/);
+      await expect.poll(() => received(), { timeout: 5000 }).toMatch(/"code":"OVERLOADED"/);
       const prometheus = await (await fetch(`${server.url}/metrics`)).text();
       // Assess
       expect(received()).toMatch(/^HTTP\/1\.1 503 /);
@@ -125,7 +126,7 @@ describe("startBatchingServer", () => {
       expect(received()).toMatch(/at its limit of 32 images in progress/);
       expect(prometheus).toMatch(/^classifier_shed_requests_total\{reason="queue-full"\} 1$/m);
       expect(prometheus).toMatch(/^classifier_answers_total\{route="classify",outcome="OVERLOADED"\} 1$/m);
-      expect((await full).status).toBe(200);
+      expect(prometheus).toMatch(/^classifier_queue_wait_seconds_count\{stage="admission"\} 1$/m);
       client.end();
       await closed;
     } finally {
