@@ -27,7 +27,7 @@ const server = await startBatchingServer(config, workerUrls).catch(exitIfCannotL
 stopOnSignal(() => server.shutdown());
 try {
   await server.ready;
-  console.error(`Pneumonia classifier (batching server) ready at ${server.url}/pneumonia_classifier (docs: ${server.url}/docs, metrics: ${server.url}/metrics)`);
+  console.error(`Pneumonia classifier (batching server) ready at ${server.url}/pneumonia_classifier (web page: ${server.url}/, docs: ${server.url}/docs, metrics: ${server.url}/metrics)`);
 } catch (error) {
   // A model that cannot load leaves the server up, answering 503 with the reason; anything else ends it.
   if (!(error instanceof ModelUnavailableError)) {

@@ -22,7 +22,7 @@ stopOnSignal(() => front.drain(SHUTDOWN_TIMEOUT_MS));
 try {
   const { manifest } = await inProcessModel();
   logger.info("local API listening", { url, model: { name: manifest.name, version: manifest.version } });
-  console.error(`Pneumonia classifier ready at ${url}/pneumonia_classifier (docs: ${url}/docs)`);
+  console.error(`Pneumonia classifier ready at ${url}/pneumonia_classifier (web page: ${url}/, docs: ${url}/docs)`);
 } catch (error) {
   // The server stays up: each request tries the model again (as in Lambda) and gets 503 while it fails.
   reportModelUnavailable(url, error as ModelUnavailableError);

@@ -4,7 +4,7 @@ import type * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { API_ROUTES } from "../lambda/core/http/routes.js";
+import { API_ROUTES, WEB_ROUTE_NAMES } from "../lambda/core/http/routes.js";
 import { BINARY_MEDIA_TYPES } from "../lambda/core/http/http-types.js";
 import { DEFAULT_LOG_RETENTION } from "./log-retention.js";
 import { checkInteger, withDefaults } from "./construct-props.js";
@@ -17,7 +17,8 @@ const AUTHORIZATION_REASONS: Record<AuthMode | "public", string> = {
   apiKey: "Clients authenticate with an API key bound to a usage plan (rate, burst, daily quota); Cognito users do not fit machine clients. authMode=iam gives SigV4 instead.",
   iam: "Clients sign requests with SigV4 (authMode=iam), which API Gateway checks; no Cognito user pool is needed.",
   none: "Deployed with authMode=none on purpose, for a private test stage; the default is an API key.",
-  public: "Public on purpose: health for load balancers and monitors, the OpenAPI document and docs page for browsers. They carry no patient data.",
+  public:
+    "Public on purpose: health for load balancers and monitors; the OpenAPI document, Swagger UI, the web page and their scripts and styles for browsers, which send the API key themselves when they classify. They carry no patient data.",
 };
 
 /** Records why a method has no Cognito authorizer (AwsSolutions-APIG4, COG4). */
@@ -84,9 +85,9 @@ function resolveProps(props: ClassifierApiProps) {
 }
 
 /**
- * The public REST API: the article's POST /pneumonia_classifier and the health, OpenAPI and docs routes
- * on the Lambda function; /gpu/{proxy+} on the GPU service through a VPC link. multipart/form-data and
- * images are binary media types, so uploads reach the handler byte for byte.
+ * The public REST API: the article's POST /pneumonia_classifier and the health, OpenAPI, docs, web page and
+ * web file routes on the Lambda function; /gpu/{proxy+} on the GPU service through a VPC link.
+ * multipart/form-data and images are binary media types, so uploads reach the handler byte for byte.
  */
 export class ClassifierApi extends Construct {
   readonly api: apigw.RestApi;
@@ -178,19 +179,33 @@ export class ClassifierApi extends Construct {
       description: "Private path from API Gateway to the GPU service's internal NLB",
       targets: [gpu.loadBalancer],
     });
-    const integration = new apigw.Integration({
-      type: apigw.IntegrationType.HTTP_PROXY,
-      integrationHttpMethod: "ANY",
-      uri: `http://${gpu.loadBalancer.loadBalancerDnsName}:${gpu.port}/{proxy}`,
-      options: {
-        connectionType: apigw.ConnectionType.VPC_LINK,
-        vpcLink,
-        requestParameters: { "integration.request.path.proxy": "method.request.path.proxy" },
-      },
-    });
-    return this.api.root
-      .addResource("gpu")
-      .addResource("{proxy+}")
-      .addMethod("ANY", integration, { ...options, requestParameters: { "method.request.path.proxy": true } });
+    /** An HTTP proxy to a path of the batching server, its {name} parameters passed on. */
+    const toServer = (path: string, parameters: readonly string[]) =>
+      new apigw.Integration({
+        type: apigw.IntegrationType.HTTP_PROXY,
+        integrationHttpMethod: "ANY",
+        uri: `http://${gpu.loadBalancer.loadBalancerDnsName}:${gpu.port}${path}`,
+        options: {
+          connectionType: apigw.ConnectionType.VPC_LINK,
+          vpcLink,
+          ...(parameters.length > 0 && {
+            requestParameters: Object.fromEntries(parameters.map((name) => [`integration.request.path.${name}`, `method.request.path.${name}`])),
+          }),
+        },
+      });
+    const pathParameters = (parameters: readonly string[]) =>
+      parameters.length > 0 ? Object.fromEntries(parameters.map((name) => [`method.request.path.${name}`, true])) : undefined;
+    const gpuResource = this.api.root.addResource("gpu");
+    // The batching server's page, Swagger UI and their files, public as on the Lambda route: a browser loads
+    // them without a key, and the page sends the key with each X-ray it posts under /gpu/{proxy+}.
+    for (const name of WEB_ROUTE_NAMES) {
+      const { path, method } = API_ROUTES[name];
+      const parameters = path.endsWith("/{file}") ? ["file"] : [];
+      const webMethod = gpuResource
+        .resourceForPath(path.slice(1))
+        .addMethod(method, toServer(path, parameters), { requestValidator: options.requestValidator, requestParameters: pathParameters(parameters) });
+      acknowledgeAuthorization(webMethod, "public");
+    }
+    return gpuResource.addResource("{proxy+}").addMethod("ANY", toServer("/{proxy}", ["proxy"]), { ...options, requestParameters: pathParameters(["proxy"]) });
   }
 }

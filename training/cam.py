@@ -17,9 +17,6 @@ Called by export.py for every trained model, and on its own for a model already 
 """
 from __future__ import annotations
 
-import argparse
-import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +25,7 @@ import onnxruntime
 
 from dataset import Split, load_split, split_by_patient
 from gate import FEATURES_OUTPUT, check_same_probabilities
+from model_step import parse_args, read_manifest, write_manifest
 
 CAM_OUTPUT = "cam"
 # Share of the training PNEUMONIA images' map values below the scale's white: the brightest 1 % saturate.
@@ -144,31 +142,16 @@ def explanation_entry(model_path: Path, train_part: Split, log) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--tensors", type=Path, default=Path("training/.cache/tensors"))
-    p.add_argument("--model-dir", type=Path, default=Path("models/pneumonia-cnn"))
-    p.add_argument("--version", help="the model version to record (the new output changes the file)")
-    args = p.parse_args()
-    manifest_path = args.model_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    model_path = args.model_dir / manifest["file"]
+    args = parse_args(__doc__)
+    manifest = read_manifest(args.model_dir)
     full_train, dev = load_split(args.tensors, "train"), load_split(args.tensors, "dev")
+    model_path = args.model_dir / manifest["file"]
     add_cam_output(model_path, dev.images, print)
     training = manifest["training"]["args"]
     train_part, _ = split_by_patient(full_train, float(training["validation_fraction"]), int(training["split_seed"]))
     manifest["explanation"] = explanation_entry(model_path, train_part, print)
-    model_bytes = model_path.read_bytes()
-    manifest["sha256"], manifest["bytes"] = hashlib.sha256(model_bytes).hexdigest(), len(model_bytes)
-    if args.version and args.version != manifest["version"]:
-        manifest["versionNote"] = (f"Version {args.version} is {manifest['version']} plus the class activation map output "
-                                   f"`{CAM_OUTPUT}` (`npm run add-cam`): same weights, gate and features; every probability "
-                                   "is unchanged. " + manifest.get("versionNote", ""))
-        manifest["version"] = args.version
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
-    from model_card import write_model_card
-
-    write_model_card(args.model_dir / "MODEL_CARD.md", manifest)
-    print(f"wrote {model_path} and {manifest_path} (model sha256 {manifest['sha256']})")
+    write_manifest(args.model_dir, manifest, args.version, f"plus the class activation map output `{CAM_OUTPUT}` (`npm run add-cam`): "
+                   "same weights, gate and features; every probability is unchanged. " + manifest.get("versionNote", ""))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ Called by export.py for every trained model, and on its own for a model already 
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 from pathlib import Path
@@ -25,6 +24,7 @@ import onnx
 import onnxruntime
 
 from dataset import LABELS, Split, load_split, split_by_patient
+from model_step import parse_args, read_manifest, write_manifest
 
 FEATURES_OUTPUT = "features"
 GATE_FILE = "gate.f32"
@@ -160,13 +160,8 @@ def check_same_probabilities(before: np.ndarray, after: np.ndarray, change: str 
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--tensors", type=Path, default=Path("training/.cache/tensors"))
-    p.add_argument("--model-dir", type=Path, default=Path("models/pneumonia-cnn"))
-    p.add_argument("--version", help="the model version to record (the features output and gate change the file)")
-    args = p.parse_args()
-    manifest_path = args.model_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
+    args = parse_args(__doc__)
+    manifest = read_manifest(args.model_dir)
     model_path = args.model_dir / manifest["file"]
     full_train, dev = load_split(args.tensors, "train"), load_split(args.tensors, "dev")
     before, _ = run_model(model_path, dev.images)
@@ -178,18 +173,10 @@ def main() -> None:
     fraction, split_seed = float(training["validation_fraction"]), int(training["split_seed"])
     manifest["gate"] = fit_gate(model_path, full_train, fraction, split_seed, dev, print)
     write_validation_list(full_train, fraction, split_seed, VALIDATION_LIST)
-    model_bytes = model_path.read_bytes()
-    manifest["sha256"], manifest["bytes"] = hashlib.sha256(model_bytes).hexdigest(), len(model_bytes)
     manifest["output"]["features"] = FEATURES_OUTPUT
-    if args.version and args.version != manifest["version"]:
-        manifest["versionNote"] = (f"Version {args.version} is {manifest['version']} with the same weights, plus the pooled-features "
-                                   "output and the out-of-distribution gate (`npm run fit-gate`): every probability is unchanged.")
-        manifest["version"] = args.version
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
-    from model_card import write_model_card
-
-    write_model_card(args.model_dir / "MODEL_CARD.md", manifest)
-    print(f"wrote {args.model_dir / GATE_FILE} and {manifest_path} (model sha256 {manifest['sha256']})")
+    write_manifest(args.model_dir, manifest, args.version, "with the same weights, plus the pooled-features output and the "
+                   "out-of-distribution gate (`npm run fit-gate`): every probability is unchanged.")
+    print(f"wrote {args.model_dir / GATE_FILE}")
 
 
 if __name__ == "__main__":

@@ -93,14 +93,16 @@ def _explanation(explanation: dict | None) -> str:
     scale = explanation["scale"]
     return f"""`explain=true` (`POST /pneumonia_classifier?explain=true`, and per file on the batch route) adds where the model
 looked: a class activation map (Zhou et al. 2016), exact for these members, which end in global average pooling and one
-linear layer. The ONNX graph computes it (`training/cam.py`, output `{explanation['output']}`): {explanation['values']}.
+linear layer. The ONNX graph computes it (`training/cam.py`, output `{explanation['output']}`). Its values: {explanation['values']}.
 
 - **Scale**, fixed for every image: {scale['rule']} (black at logit {scale['black']:g}, white at logit {scale['white']:.3f}).
   Brighter means stronger evidence for PNEUMONIA; a clear NORMAL X-ray's map is mostly dark.
 - **What it is not**: the map shows which regions raised the PNEUMONIA logit, at the resolution of the last feature map
   (8 x 8 cells of 16 x 16 input pixels, smoothed by the bilinear resize), not a segmentation of the consolidation.
 
-Faithfulness (deletion test, after Petsiuk et al. 2018):
+Faithfulness (deletion test, after Petsiuk et al. 2018). The issue's test greys the region out; mid-grey is a poor
+"nothing" for this model (an equalised lung field is dark, and mid-grey there looks like the opacity pneumonia is),
+so black, the usual deletion baseline, is reported beside it:
 <!-- explain-metrics -->
 Not measured yet for this model: run `npm run evaluate:explain -- --card models/pneumonia-cnn/MODEL_CARD.md`.
 <!-- /explain-metrics -->

@@ -3,7 +3,7 @@ import { Capture, Match, Template } from "aws-cdk-lib/assertions";
 import * as elbv2 from "aws-cdk-lib/aws-elasticloadbalancingv2";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { afterAll, describe, expect, it } from "vitest";
-import { API_ROUTES } from "../../lambda/core/http/routes.js";
+import { API_ROUTES, WEB_ROUTE_NAMES } from "../../lambda/core/http/routes.js";
 import { ClassifierApi, type ClassifierApiProps, type GpuTarget } from "../../lib/classifier-api.js";
 import { bareStack, removeSynthesized } from "../support/synth.js";
 
@@ -24,8 +24,10 @@ function collaborators(stack: Stack): { handler: lambda.IFunction; gpu: GpuTarge
 }
 
 /** The logical ID of the API resource at `path`, one segment deep. */
-function resourceIdOf(template: Template, path: string): string | undefined {
-  return Object.keys(template.findResources("AWS::ApiGateway::Resource", { Properties: { PathPart: path.slice(1) } }))[0];
+/** A route's resource as its methods name it: the API's root resource for /, else the resource of the path's last part. */
+function resourceIdOf(template: Template, path: string): object {
+  if (path === "/") return { "Fn::GetAtt": [Object.keys(template.findResources("AWS::ApiGateway::RestApi"))[0], "RootResourceId"] };
+  return { Ref: Object.keys(template.findResources("AWS::ApiGateway::Resource", { Properties: { PathPart: path.split("/").at(-1) } }))[0] };
 }
 
 describe("ClassifierApi", () => {
@@ -57,7 +59,7 @@ describe("ClassifierApi", () => {
     for (const route of Object.values(API_ROUTES)) {
       template.hasResourceProperties("AWS::ApiGateway::Method", {
         HttpMethod: route.method,
-        ResourceId: { Ref: resourceIdOf(template, route.path) },
+        ResourceId: resourceIdOf(template, route.path),
         AuthorizationType: "NONE",
         ApiKeyRequired: route.public ? Match.absent() : true,
         Integration: Match.objectLike({
@@ -111,6 +113,37 @@ describe("ClassifierApi", () => {
     expect(template.findResources("AWS::ApiGateway::VpcLink", { Properties: { TargetArns: [Match.stringLikeRegexp("loadbalancer/net/gpu/")] } })).toHaveProperty([
       vpcLink.asString(),
     ]);
+  });
+
+  it("serves the batching server's page, Swagger UI and their files under /gpu without a key, through the VPC link", () => {
+    // Prepare
+    const stack = bareStack();
+
+    // Act
+    new ClassifierApi(stack, "Api", collaborators(stack));
+
+    // Assess
+    const template = Template.fromStack(stack);
+    const vpcLinkId = Object.keys(template.findResources("AWS::ApiGateway::VpcLink"))[0];
+    const gpuId = Object.keys(template.findResources("AWS::ApiGateway::Resource", { Properties: { PathPart: "gpu" } }))[0];
+    for (const name of WEB_ROUTE_NAMES) {
+      const { path, method } = API_ROUTES[name];
+      const parameter = path.endsWith("/{file}");
+      template.hasResourceProperties("AWS::ApiGateway::Method", {
+        HttpMethod: method,
+        ResourceId: path === "/" ? { Ref: gpuId } : { Ref: Match.stringLikeRegexp(`^Apigpu${path.replace(/[^a-z]/gi, "")}`) },
+        ApiKeyRequired: Match.absent(),
+        AuthorizationType: "NONE",
+        RequestParameters: parameter ? { "method.request.path.file": true } : Match.absent(),
+        Integration: Match.objectLike({
+          Type: "HTTP_PROXY",
+          ConnectionType: "VPC_LINK",
+          ConnectionId: { Ref: vpcLinkId },
+          Uri: `http://gpu.internal.example:80${path}`,
+          RequestParameters: parameter ? { "integration.request.path.file": "method.request.path.file" } : Match.absent(),
+        }),
+      });
+    }
   });
 
   it("leaves the /gpu route and its VPC link out without a GPU target", () => {

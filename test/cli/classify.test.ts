@@ -1,9 +1,18 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import png from "@jimp/js-png";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalApi, type LocalApiProcess } from "../../tools/support/server-process.js";
 import { FIXTURES } from "../../tools/support/forms.js";
 import { runEntry } from "../support/run-command.js";
+import { decodeImage } from "../../lambda/core/model/preprocess.js";
+import { readImageHeader } from "../../lambda/core/model/image-header.js";
+import { defaultModelDir, readManifest } from "../../lambda/core/model/manifest.js";
+
+const SPEC = (await readManifest(defaultModelDir())).input.preprocessing;
 
 const XRAYS = `${FIXTURES}/xrays`;
 
@@ -46,6 +55,30 @@ describe("pneumonia-classify", () => {
     expect(rows).toHaveLength(10);
     for (const row of rows) {
       expect(row).toMatchObject({ route: "primary", status: 200, prediction: expect.stringMatching(/^(NORMAL|PNEUMONIA)$/) });
+    }
+  });
+
+  it("writes one overlay PNG per input with --explain: the X-ray in colour where the model looked", async () => {
+    // Prepare
+    const folder = await mkdtemp(join(tmpdir(), "pneumonia-explain-"));
+    try {
+      // Act
+      const { code, rows } = await classify(["--url", api.url, "--explain", join(folder, "overlays"), `${XRAYS}/PNEUMONIA`]);
+      // Assess
+      expect(code).toBe(0);
+      expect(rows).toHaveLength(5);
+      for (const { file, overlay: path } of rows) {
+        expect(path).toBe(join(folder, "overlays", `${basename(file!, ".jpeg")}.png`));
+        const overlay = png().decode(await readFile(path!), {});
+        const xray = await readFile(file!);
+        const { bitmap } = await decodeImage(xray, readImageHeader(xray), SPEC);
+        expect([overlay.width, overlay.height]).toEqual([bitmap.width, bitmap.height]);
+        // Colour where the map is hot: the X-ray alone is grey (R = G = B) everywhere.
+        const coloured = Array.from({ length: overlay.width * overlay.height }, (_, i) => i * 4).filter((at) => overlay.data[at] !== overlay.data[at + 2]);
+        expect(coloured.length).toBeGreaterThan(0);
+      }
+    } finally {
+      await rm(folder, { recursive: true, force: true });
     }
   });
 

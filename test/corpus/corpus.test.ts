@@ -5,8 +5,11 @@ import { SERVER_ENTRIES, startServer, type LocalApiProcess } from "../../tools/s
 import { rawRequest } from "../support/raw-request.js";
 import { CORPUS, expectedStatuses, type CorpusCase, type CorpusRequest } from "./hostile-inputs.js";
 
-/** Every answer must come this fast: a hostile input may not hang the classifier. */
-const ANSWER_WITHIN_MS = 1000;
+/**
+ * Every answer must come within this: a hostile input may not hang the classifier. A bound on hanging, not a speed
+ * target: a 6 MiB upload took just over 1 s on a loaded 2-core machine, so the bound leaves room for that.
+ */
+const ANSWER_WITHIN_MS = 5000;
 
 interface Answer {
   status: number;

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import png from "@jimp/js-png";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVER_ENTRIES, startServer, type LocalApiProcess } from "../../tools/support/server-process.js";
 import { FIXTURES, xrayFixtures } from "../../tools/support/forms.js";
@@ -29,6 +30,12 @@ async function imagesInFlight(url: string, count: number): Promise<void> {
     if (Number(/^classifier_images_in_flight (\d+)/m.exec(metrics)?.[1]) === count) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** The grey levels of a heatmap data URL's PNG. */
+function greyLevels(dataUrl: string): number[] {
+  const { data, width, height } = png().decode(Buffer.from(dataUrl.replace(/^data:image\/png;base64,/, ""), "base64"), {});
+  return Array.from({ length: width * height }, (_, i) => data[i * 4]!);
 }
 
 async function fixtureFiles() {
@@ -95,6 +102,40 @@ describe("npm run start:gpu over real HTTP", () => {
     expect(json.results.map((result: Json) => result.status)).toEqual([200, 422]);
     expect(json.results[1].error).toMatchObject({ code: "NOT_A_CHEST_XRAY", score: expect.any(Number), threshold: expect.any(Number) });
     expect(json.results[1].error.score).toBeGreaterThan(json.results[1].error.threshold);
+  });
+
+  it("explains each classified file of a batch with explain=true, as the Lambda handler does, and not the file it refuses", async () => {
+    // Prepare
+    const [xray] = await fixtureFiles();
+    const photo = { name: "rocket.jpeg", bytes: await readFile(join(FIXTURES, "ood", "photos", "rocket.jpeg")) };
+    const images = inProcessImageClassifier(await inProcessModel());
+    const [expected] = await images.classifyImages([xray!.bytes], { explain: true });
+    // Act
+    const { status, json } = await post(`${server.url}/pneumonia_classifier/batch?explain=true`, batchForm([xray!, photo, xray!]));
+    const plain = await post(`${server.url}/pneumonia_classifier/batch`, batchForm([xray!]));
+    // Assess
+    expect(status).toBe(200);
+    expect(json.results.map((result: Json) => result.status)).toEqual([200, 422, 200]);
+    // Within a grey level: a batch of another size may round the last bit of a float differently.
+    const reference = greyLevels((expected as Json).explanation.heatmap);
+    for (const result of [json.results[0], json.results[2]]) {
+      expect(result.explanation).toMatchObject({ method: "CAM", width: 128, height: 128 });
+      expect(Math.max(...greyLevels(result.explanation.heatmap).map((level, i) => Math.abs(level - reference[i]!)))).toBeLessThanOrEqual(1);
+    }
+    expect(json.results[1]).not.toHaveProperty("explanation");
+    expect(plain.json.results[0]).not.toHaveProperty("explanation");
+  });
+
+  it("refuses explain with any value but true with 400, on both classify routes", async () => {
+    // Prepare
+    const [xray] = await fixtureFiles();
+    // Act
+    const batch = await post(`${server.url}/pneumonia_classifier/batch?explain=1`, batchForm([xray!]));
+    const single = await post(`${server.url}/pneumonia_classifier?explain=TRUE`, batchForm([xray!]));
+    // Assess
+    expect([batch.status, batch.json.error.code]).toEqual([400, "BAD_REQUEST"]);
+    expect([single.status, single.json.error.code]).toEqual([400, "BAD_REQUEST"]);
+    expect(batch.json.error.message).toMatch(/explain/);
   });
 
   it("refuses a batch over the file limit with 400", async () => {

@@ -18,11 +18,11 @@ afterAll(async () => {
   await api?.stop();
 });
 
-/** POSTs a file as `curl -F file=@name` does. */
-async function postFile(bytes: Uint8Array, filename: string, type = "image/jpeg") {
+/** POSTs a file as `curl -F file=@name` does, with `query` after the path. */
+async function postFile(bytes: Uint8Array, filename: string, type = "image/jpeg", query = "") {
   const form = new FormData();
   form.append("file", new Blob([bytes], { type }), filename);
-  const response = await fetch(`${api.url}/pneumonia_classifier`, { method: "POST", body: form });
+  const response = await fetch(`${api.url}/pneumonia_classifier${query}`, { method: "POST", body: form });
   return { status: response.status, json: (await response.json()) as Json };
 }
 
@@ -47,6 +47,32 @@ describe("local API over real HTTP", () => {
     }
     const correct = answers.filter(({ fixture, json }) => json.prediction === fixture.label).length;
     expect(correct).toBeGreaterThanOrEqual(fixtures.length - 1);
+  });
+
+  it("adds where the model looked with explain=true, and answers as before without it", async () => {
+    // Prepare
+    const fixture = (await xrayFixtures()).find((f) => f.label === "PNEUMONIA")!;
+    const bytes = await readFile(fixture.path);
+    // Act
+    const explained = await postFile(bytes, fixture.name, "image/jpeg", "?explain=true");
+    const plain = await postFile(bytes, fixture.name);
+    // Assess
+    expect(explained.status).toBe(200);
+    expect(explained.json.explanation).toEqual({ method: "CAM", width: 128, height: 128, heatmap: expect.stringMatching(/^data:image\/png;base64,[A-Za-z0-9+/]+=*$/) });
+    expect(Object.keys(plain.json)).toEqual(["prediction", "probability", "probabilities", "model", "timingsMs"]);
+    expect(explained.json.probabilities).toEqual(plain.json.probabilities);
+  });
+
+  it("refuses explain with any value but true, or repeated, with 400 saying what to send", async () => {
+    // Prepare
+    const bytes = await readFile((await xrayFixtures())[0]!.path);
+    // Act
+    const answers = await Promise.all(["?explain=false", "?explain=", "?explain=true&explain=true"].map((query) => postFile(bytes, "x.jpeg", "image/jpeg", query)));
+    // Assess
+    for (const { status, json } of answers) {
+      expect(status).toBe(400);
+      expect(json.error).toMatchObject({ code: "BAD_REQUEST", message: expect.stringMatching(/explain takes one value, true/) });
+    }
   });
 
   it("answers a text file, an empty form and a truncated form with 4xx JSON, and keeps serving", async () => {
@@ -97,6 +123,6 @@ describe("local API over real HTTP", () => {
     expect(health.model.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(openapi.paths["/pneumonia_classifier"].post).toBeDefined();
     expect(docs.headers.get("content-type")).toMatch(/^text\/html/);
-    expect(await docs.text()).toContain("Try it");
+    expect(await docs.text()).toContain('src="web/swagger-ui-bundle.js"');
   });
 });

@@ -24,6 +24,12 @@ const BARE_ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
 
 /** Packages the bundles may import besides Node's own: those esbuild leaves external. */
 const EXTERNAL_PACKAGES = ["onnxruntime-node"];
+/** The pages and some of their files, which each image must serve from its own folder. */
+const WEB_PATHS = ["/", "/docs", "/web/app.js", "/web/swagger-ui-bundle.js", "/web/swagger-ui.css"];
+/** What the images keep of swagger-ui-dist: the files /docs serves, the package.json the core finds them by, the licences. */
+const SWAGGER_UI_FILES = ["LICENSE", "NOTICE", "package.json", "swagger-ui-bundle.js", "swagger-ui-bundle.js.LICENSE.txt", "swagger-ui.css"].map(
+  (file) => `node_modules/swagger-ui-dist/${file}`,
+);
 /** Optional requires inside try/catch in bundled code (debug's colour support), absent at run time by design. */
 const OPTIONAL_REQUIRES = ["supports-color"];
 
@@ -67,17 +73,19 @@ describe("Lambda image (lambda/Dockerfile)", () => {
     if (taskRoot) await rm(taskRoot, { recursive: true, force: true });
   });
 
-  it("copies exactly the bundle, the JPEG decoder's .wasm and licences, the external packages, and the model into the task root", async () => {
+  it("copies exactly the bundle, the JPEG decoder's .wasm and licences, the external packages, the web page's files, Swagger UI's, and the model into the task root", async () => {
     // Assess
     expect(written).toEqual([
+      "assets",
       "index.mjs",
       "libjpeg-turbo-grey.wasm",
       "licenses",
       "models/pneumonia-cnn",
       "node_modules/onnxruntime-common",
       "node_modules/onnxruntime-node",
+      ...SWAGGER_UI_FILES,
     ]);
-    expect((await readdir(taskRoot)).sort()).toEqual(["index.mjs", "libjpeg-turbo-grey.wasm", "licenses", "models", "node_modules"]);
+    expect((await readdir(taskRoot)).sort()).toEqual(["assets", "index.mjs", "libjpeg-turbo-grey.wasm", "licenses", "models", "node_modules"]);
     expect((await readdir(join(taskRoot, "licenses", "libjpeg-turbo"))).sort()).toEqual(["LICENSE.md", "README.ijg"]);
     expect(lastInstruction(stages.at(-1)!, "CMD")).toBe('["index.handler"]');
   });
@@ -100,7 +108,7 @@ describe("Lambda image (lambda/Dockerfile)", () => {
     expect(packages).toEqual([...EXTERNAL_PACKAGES, ...OPTIONAL_REQUIRES].sort());
   });
 
-  it("answers the sample REST API event from the task root alone, as the source handler does", async () => {
+  it("answers the sample REST API event from the task root alone, as the source handler does, and serves the web page's and Swagger UI's files", async () => {
     // Prepare: Lambda's bootstrap imports <file>.mjs from the task root and calls the named export
     const [file, exported] = (JSON.parse(lastInstruction(stages.at(-1)!, "CMD")!) as string[])[0]!.split(".");
     const event = JSON.parse(await readFile(EVENT_FILE, "utf8"));
@@ -110,7 +118,12 @@ describe("Lambda image (lambda/Dockerfile)", () => {
       const module = await import(pathToFileURL(process.env.LAMBDA_TASK_ROOT + "/${file}.mjs").href);
       const context = { ...JSON.parse(process.env.CONTEXT), getRemainingTimeInMillis: () => 30000 };
       const result = await module["${exported}"](JSON.parse(readFileSync(process.env.EVENT_FILE, "utf8")), context);
-      process.stdout.write("RESULT " + JSON.stringify(result) + "\\n", () => process.exit(0));
+      const web = [];
+      for (const path of JSON.parse(process.env.WEB_PATHS)) {
+        const event = { httpMethod: "GET", path, headers: {}, multiValueHeaders: {}, body: null, isBase64Encoded: false, requestContext: {} };
+        web.push((await module["${exported}"](event, context)).statusCode);
+      }
+      process.stdout.write("RESULT " + JSON.stringify(result) + "\\nWEB " + JSON.stringify(web) + "\\n", () => process.exit(0));
     `;
     // Act
     const child = spawnSync(process.execPath, ["--input-type=module", "-e", invoke], {
@@ -119,6 +132,7 @@ describe("Lambda image (lambda/Dockerfile)", () => {
         ...BARE_ENV,
         LAMBDA_TASK_ROOT: taskRoot,
         EVENT_FILE,
+        WEB_PATHS: JSON.stringify(WEB_PATHS),
         CONTEXT: JSON.stringify(lambdaContext),
         POWERTOOLS_LOG_LEVEL: "INFO",
       },
@@ -137,6 +151,7 @@ describe("Lambda image (lambda/Dockerfile)", () => {
     expect(body.model).toEqual(expected.model);
     const loaded = lines.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line)).find((log) => log.message === "model loaded");
     expect(loaded).toMatchObject({ executionProviders: ["cpu"], model: { name: "pneumonia-cnn" } });
+    expect(JSON.parse(lines.find((line) => line.startsWith("WEB "))!.slice("WEB ".length))).toEqual(WEB_PATHS.map(() => 200));
   });
 });
 
@@ -160,9 +175,10 @@ describe("GPU image (lambda/Dockerfile.gpu), run on the CPU", () => {
     if (appDir) await rm(appDir, { recursive: true, force: true });
   });
 
-  it("copies exactly the batching server's bundles, the JPEG decoder's .wasm and licences, onnxruntime-node with its runtime dependency, and the model into the app folder", async () => {
+  it("copies exactly the batching server's bundles, the JPEG decoder's .wasm and licences, onnxruntime-node with its runtime dependency, the web page's files, Swagger UI's, and the model into the app folder", async () => {
     // Assess
     expect(written).toEqual([
+      "assets",
       "gpu-server.mjs",
       "inference-worker.mjs",
       "libjpeg-turbo-grey.wasm",
@@ -170,9 +186,10 @@ describe("GPU image (lambda/Dockerfile.gpu), run on the CPU", () => {
       "models/pneumonia-cnn",
       "node_modules/onnxruntime-common",
       "node_modules/onnxruntime-node",
+      ...SWAGGER_UI_FILES,
       "preprocess-worker.mjs",
     ]);
-    expect((await readdir(appDir)).sort()).toEqual(["gpu-server.mjs", "inference-worker.mjs", "libjpeg-turbo-grey.wasm", "licenses", "models", "node_modules", "preprocess-worker.mjs"]);
+    expect((await readdir(appDir)).sort()).toEqual(["assets", "gpu-server.mjs", "inference-worker.mjs", "libjpeg-turbo-grey.wasm", "licenses", "models", "node_modules", "preprocess-worker.mjs"]);
     expect((await readdir(join(appDir, "licenses", "libjpeg-turbo"))).sort()).toEqual(["LICENSE.md", "README.ijg"]);
   });
 
@@ -202,11 +219,13 @@ describe("GPU image (lambda/Dockerfile.gpu), run on the CPU", () => {
       form.append("file", new Blob([await anyXray()], { type: "image/jpeg" }), "xray.jpeg");
       // Act
       const health = await fetch(`${url}/health`);
+      const webFiles = await Promise.all(WEB_PATHS.map((path) => fetch(`${url}${path}`)));
       const classified = await fetch(`${url}/pneumonia_classifier`, { method: "POST", body: form });
       const check = spawnSync(process.execPath, healthCheck.slice(1), { env: { ...BARE_ENV, PORT: new URL(url).port }, timeout: 10_000 });
       // Assess
       expect(health.status).toBe(200);
       expect(await health.json()).toMatchObject({ status: "ok", model: { name: "pneumonia-cnn" } });
+      expect(webFiles.map((response) => response.status)).toEqual(WEB_PATHS.map(() => 200));
       expect(classified.status).toBe(200);
       expect(await classified.json()).toMatchObject({ prediction: expect.stringMatching(/^(NORMAL|PNEUMONIA)$/) });
       expect(healthCheck[0]).toBe("node");

@@ -36,6 +36,16 @@ describe.each(EVENT_VERSIONS)("handler with %s events", (_name, buildEvent) => {
     expect(json.model).toEqual({ name: "pneumonia-cnn", version: expect.any(String) });
   });
 
+  it("reads explain from the query string: true adds the heatmap, another value is 400", async () => {
+    // Act
+    const explained = await invoke(buildEvent(await xrayRequest({ query: { explain: ["true"] } })));
+    const refused = await invoke(buildEvent(await xrayRequest({ query: { explain: ["true", "no"] } })));
+    // Assess
+    expect(explained.status).toBe(200);
+    expect(explained.json.explanation).toMatchObject({ method: "CAM", width: 128, height: 128, heatmap: expect.stringMatching(/^data:image\/png;base64,/) });
+    expect([refused.status, refused.json.error.code]).toEqual([400, "BAD_REQUEST"]);
+  });
+
   it("reads a form body that is not base64-encoded, as API Gateway passes text", async () => {
     // Prepare: a UTF-8 form, which API Gateway passes as text when multipart is not a binary media type
     const { body, contentType } = await imageForm(Buffer.from("plain text, not an X-ray: é"), "notes.txt", "file", "text/plain");
@@ -81,13 +91,19 @@ describe.each(EVENT_VERSIONS)("handler with %s events", (_name, buildEvent) => {
     expect(json).toEqual({ status: "ok", model: { name: "pneumonia-cnn", version: expect.any(String), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
   });
 
-  it("serves the OpenAPI document and the docs page", async () => {
+  it("serves the OpenAPI document, Swagger UI at /docs and the web page with its files", async () => {
+    // Act
     const openapi = await invoke(buildEvent({ method: "GET", path: "/openapi.json" }));
+    const pages = await Promise.all(["/docs", "/", "/web/app.js", "/web/swagger-ui-bundle.js"].map((path) => handler(buildEvent({ method: "GET", path }), lambdaContext)));
+    // Assess
     expect(openapi.json.openapi).toMatch(/^3\./);
-    expect(Object.keys(openapi.json.paths)).toEqual(["/pneumonia_classifier", "/health", "/openapi.json", "/docs"]);
-    const docs = await handler(buildEvent({ method: "GET", path: "/docs" }), lambdaContext);
-    expect(typeof docs !== "string" && docs.headers?.["content-type"]).toMatch(/^text\/html/);
-    expect(typeof docs !== "string" && docs.body).toContain("/pneumonia_classifier");
+    expect(Object.keys(openapi.json.paths)).toEqual(["/pneumonia_classifier", "/health", "/openapi.json", "/docs", "/", "/web/{file}"]);
+    const [docs, page, script, swaggerUi] = pages.map((result) => result as { statusCode: number; headers: Record<string, string>; body: string });
+    expect(docs!.headers["content-type"]).toMatch(/^text\/html/);
+    expect(docs!.body).toContain('src="web/swagger-ui-bundle.js"');
+    expect(page!.body).toContain("Not a medical device");
+    expect(script!.headers["content-type"]).toMatch(/^text\/javascript/);
+    expect(swaggerUi!.statusCode).toBe(200);
   });
 
   it("answers the batching server's routes with 404 pointing to them under /gpu on the same API", async () => {

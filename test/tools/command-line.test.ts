@@ -5,6 +5,7 @@ import { runEntry } from "../support/run-command.js";
 const TOOLS = [
   { script: "soak", entry: "tools/soak.ts" },
   { script: "evaluate", entry: "tools/evaluate-http.ts" },
+  { script: "evaluate:explain", entry: "tools/evaluate-explain.ts" },
   { script: "bench", entry: "tools/bench.ts" },
   { script: "bench:inference", entry: "tools/bench-inference.ts" },
   { script: "bench:throughput", entry: "tools/bench-throughput.ts" },
@@ -37,6 +38,7 @@ describe.concurrent("the developer tools' command lines", () => {
   it.each([
     { script: "soak", entry: "tools/soak.ts", args: ["--seconds", "ten"], problem: '--seconds must be a number from 1 to 86400, not "ten"' },
     { script: "soak", entry: "tools/soak.ts", args: ["--url", "http://192.0.2.1:3000"], problem: "--url must be a loopback address (127.0.0.1, localhost, ::1), not 192.0.2.1" },
+    { script: "evaluate:explain", entry: "tools/evaluate-explain.ts", args: ["--share", "0.9"], problem: '--share must be a number from 0.01 to 0.5, not "0.9"' },
     { script: "evaluate", entry: "tools/evaluate-http.ts", args: ["--url", "localhost:3000"], problem: '--url must be an http or https URL, not "localhost:3000"' },
     { script: "evaluate", entry: "tools/evaluate-http.ts", args: ["--data", "test/fixtures/xrays/NORMAL"], problem: "--data test/fixtures/xrays/NORMAL has no NORMAL/ folder: it must hold NORMAL/ and PNEUMONIA/ folders of images" },
     { script: "bench", entry: "tools/bench.ts", args: ["--rounds", "0"], problem: '--rounds must be a whole number from 1 to 1000, not "0"' },

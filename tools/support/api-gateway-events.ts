@@ -8,6 +8,8 @@ export interface RequestSpec {
   body?: Buffer;
   /** Whether API Gateway base64-encoded the body (binary media type); default true when there is a body. */
   base64?: boolean;
+  /** The query string's parameters, each with its values in order. @default - none */
+  query?: Record<string, string[]>;
 }
 
 function encodeBody({ body, base64 }: RequestSpec) {
@@ -25,8 +27,9 @@ export function restApiEvent(spec: RequestSpec): APIGatewayProxyEvent {
     httpMethod: method,
     headers,
     multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
+    // As API Gateway fills them: the last value of each parameter, and all of them.
+    queryStringParameters: spec.query ? Object.fromEntries(Object.entries(spec.query).map(([k, v]) => [k, v.at(-1)!])) : null,
+    multiValueQueryStringParameters: spec.query ?? null,
     pathParameters: null,
     stageVariables: null,
     ...encodeBody(spec),
@@ -59,7 +62,7 @@ export function httpApiEvent(spec: RequestSpec): APIGatewayProxyEventV2 {
     version: "2.0",
     routeKey: `${method} ${path}`,
     rawPath: `/prod${path}`,
-    rawQueryString: "",
+    rawQueryString: new URLSearchParams(Object.entries(spec.query ?? {}).flatMap(([k, values]) => values.map((v): [string, string] => [k, v]))).toString(),
     headers,
     ...encodeBody(spec),
     body: encodeBody(spec).body ?? undefined,

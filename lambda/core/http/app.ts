@@ -12,10 +12,10 @@ import {
 import { jsonResponse, type CoreRequest, type CoreResponse } from "./http-types.js";
 import { parseImageUploads, type UploadedFile } from "./multipart.js";
 import { openApiDocument } from "./openapi.js";
-import { renderDocsPage } from "./docs-page.js";
+import { webFileResponse, webPageResponse } from "../web/web-files.js";
 import { logger } from "../logger.js";
 import { millis, type ClassifyOptions, type ImageClassification, type ImageClassifier } from "../model/image-classifier.js";
-import { SERVER_ROUTES, type RouteName } from "./routes.js";
+import { SERVER_ROUTES, templatedPath, type RouteName } from "./routes.js";
 import { batchTooLargeError, bodyTooLargeError, type ApiHost } from "./api-host.js";
 import { imageAnswer, type ErrorAnswer, type ImageAnswer, type ModelRef, type RequestObserver, type RequestOutcome } from "./request-outcome.js";
 
@@ -133,8 +133,9 @@ async function health(_request: CoreRequest, { deps }: RouteContext): Promise<Co
   return jsonResponse(200, { status: "ok", model: { name, version, sha256 } });
 }
 
+/** The loaded model, as the OpenAPI document describes it (its explanation's scale included), or undefined. */
 async function loadedModel(deps: AppDependencies) {
-  return deps.images().then(modelOf, () => undefined);
+  return deps.images().then((images) => ({ ...modelOf(images), explanation: images.manifest.explanation }), () => undefined);
 }
 
 async function metrics(_request: CoreRequest, { deps }: RouteContext): Promise<CoreResponse> {
@@ -147,12 +148,18 @@ async function openApi(_request: CoreRequest, { deps, host }: RouteContext): Pro
   return jsonResponse(200, openApiDocument(await loadedModel(deps), host));
 }
 
-async function docs(_request: CoreRequest, { deps, host }: RouteContext): Promise<CoreResponse> {
-  const body = renderDocsPage(openApiDocument(await loadedModel(deps), host));
-  return { statusCode: 200, headers: { "content-type": "text/html; charset=utf-8" }, body };
+const page: Route = () => webPageResponse("page");
+const docs: Route = () => webPageResponse("docs");
+
+/** A file the page or Swagger UI loads, named by the path's last segment. */
+async function webFile(request: CoreRequest): Promise<CoreResponse> {
+  const name = request.path.slice(request.path.lastIndexOf("/") + 1);
+  const response = webFileResponse(name);
+  if (!response) throw new NotFoundError(`No file ${name.slice(0, 80)} here; the page at / and /docs load the files they need.`);
+  return response;
 }
 
-const ROUTE_HANDLERS: Record<RouteName, Route> = { classify, classifyBatch, health, metrics, openApi, docs };
+const ROUTE_HANDLERS: Record<RouteName, Route> = { classify, classifyBatch, health, metrics, openApi, docs, page, webFile };
 
 /** A route a host serves: its name, for the outcome, and its handler. */
 interface ServedRoute {
@@ -173,7 +180,8 @@ function routeIndex(host: ApiHost): Readonly<Record<string, Readonly<Record<stri
 const BATCHING_SERVER_PATHS: ReadonlySet<string> = new Set(Object.values(SERVER_ROUTES).map((route) => route.path));
 
 function findRoute(index: ReturnType<typeof routeIndex>, host: ApiHost, request: CoreRequest): ServedRoute {
-  const methods = Object.hasOwn(index, request.path) ? index[request.path]! : undefined;
+  const path = Object.hasOwn(index, request.path) ? request.path : templatedPath(request.path);
+  const methods = Object.hasOwn(index, path) ? index[path]! : undefined;
   if (!methods) {
     if (host.batchingServer && BATCHING_SERVER_PATHS.has(request.path)) {
       throw new NotFoundError(`${request.path} is served by the batching server only; use ${host.batchingServer(request.path)}.`);

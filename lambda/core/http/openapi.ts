@@ -1,6 +1,6 @@
 import { ERROR_CODES } from "../errors.js";
 import { BATCH_LIMITS, FORM_LIMITS, IMAGE_LIMITS, mib } from "../limits.js";
-import { LABELS } from "../model/manifest.js";
+import { LABELS, type ExplanationManifest } from "../model/manifest.js";
 import type { RouteName } from "./routes.js";
 import { bodyLimitWords, type ApiHost } from "./api-host.js";
 
@@ -38,15 +38,45 @@ const fileForm = (multiple: boolean) => ({
   },
 });
 
+const API_KEY_SCHEME = "apiKey";
+/** The routes that are not public take an API key where the deployment requires one, and none elsewhere. */
+const API_KEY_IF_REQUIRED = [{}, { [API_KEY_SCHEME]: [] }];
+
+/** What the Explanation schema says of the heatmap's scale: the model's own numbers once it is loaded. */
+function scaleWords(explanation: ExplanationManifest | undefined): string {
+  const numbers = explanation
+    ? `black (0) at logit ${explanation.scale.black} and below, white (255) at logit ${explanation.scale.white.toFixed(3)} and above, linear between`
+    : "black (0) at the decision point (logit 0) and below, white (255) at the model's fixed white point and above (the manifest's explanation.scale), linear between";
+  return (
+    "An 8-bit greyscale PNG (colour type 0), width x height pixels, stretched over the whole X-ray as the model's input is (no aspect kept): " +
+    "the class activation map of the ensemble (Zhou et al. 2016), the PNEUMONIA logit (decision threshold folded in: 0 is the decision point) " +
+    `that each place alone would give. One fixed scale for every image: ${numbers}, rounded. Brighter means stronger evidence for PNEUMONIA; ` +
+    "a clear NORMAL X-ray's map is mostly dark."
+  );
+}
+
+/** The query parameter that asks for where the model looked, on both classify routes. */
+const explainParameter = (perFile: boolean, explanation: ExplanationManifest | undefined) => ({
+  name: "explain",
+  in: "query",
+  required: false,
+  schema: { type: "string", enum: ["true"] },
+  description:
+    `true adds \`explanation\` to ${perFile ? "each file's result" : "the answer"}: where the model looked, as a class activation map (see the Explanation schema). ` +
+    "Any other value, or the parameter repeated, is 400 BAD_REQUEST; without it the answer is as without explanations. " +
+    `The heatmap: ${scaleWords(explanation)}`,
+});
+
 /** Operations by route name, as a host serves them; the document holds those of the routes served. */
-const operations = (host: ApiHost): Record<RouteName, object> => ({
+const operations = (host: ApiHost, explanation: ExplanationManifest | undefined): Record<RouteName, object> => ({
   classify: {
     summary: "Classify one chest X-ray",
-    description: `Send one X-ray as multipart/form-data in the field "${FORM_LIMITS.fileField}" (${IMAGE_RULES}). ${classifySizeRule(host)}`,
+    description: `Send one X-ray as multipart/form-data in the field "${FORM_LIMITS.fileField}" (${IMAGE_RULES}). ${classifySizeRule(host)} Add ?explain=true for where the model looked.`,
+    parameters: [explainParameter(false, explanation)],
     requestBody: fileForm(false),
     responses: {
       "200": { description: "The model's answer", content: { "application/json": { schema: { $ref: "#/components/schemas/Classification" } } } },
-      "400": errorResponse("The form is malformed, or has no file, an empty file or several files"),
+      "400": errorResponse("The form is malformed, or has no file, an empty file or several files; or explain has a value other than true"),
       "413": errorResponse("The body, the file or the image's dimensions are over a limit"),
       "415": errorResponse("Not multipart/form-data, or the file is not a JPEG or PNG"),
       "422": errorResponse(
@@ -63,11 +93,12 @@ const operations = (host: ApiHost): Record<RouteName, object> => ({
       `Send up to ${BATCH_LIMITS.maxFiles} X-rays as multipart/form-data, each a part of the field "${FORM_LIMITS.fileField}" ` +
       `(${IMAGE_RULES}; each file at most ${mib(IMAGE_LIMITS.maxFileBytes)}, the body at most ${mib(BATCH_LIMITS.maxBodyBytes)}). The answer has one result per file, ` +
       "in the form's order: the classification, or the error that file alone would have got (422 NOT_A_CHEST_XRAY for an image the " +
-      "out-of-distribution gate refuses).",
+      "out-of-distribution gate refuses). Add ?explain=true for where the model looked, in each file's result.",
+    parameters: [explainParameter(true, explanation)],
     requestBody: fileForm(true),
     responses: {
       "200": { description: "One result per file", content: { "application/json": { schema: { $ref: "#/components/schemas/BatchResults" } } } },
-      "400": errorResponse("The form is malformed, has no file, an empty file or too many files"),
+      "400": errorResponse("The form is malformed, has no file, an empty file or too many files; or explain has a value other than true"),
       "413": errorResponse("The body or a file is over a limit"),
       "415": errorResponse("Not multipart/form-data"),
       "503": unavailable,
@@ -82,15 +113,22 @@ const operations = (host: ApiHost): Record<RouteName, object> => ({
   },
   metrics: { summary: "Queue depth, batch sizes and latencies in Prometheus's text format", responses: { "200": { description: "Prometheus text" } } },
   openApi: { summary: "This document", responses: { "200": { description: "OpenAPI 3 document" } } },
-  docs: { summary: "Interactive documentation", responses: { "200": { description: "HTML page" } } },
+  docs: { summary: "This document in Swagger UI, where each operation can be tried", responses: { "200": { description: "HTML page" } } },
+  page: { summary: "The web page: pick or drop X-rays, see each answer, download them as CSV", responses: { "200": { description: "HTML page" } } },
+  webFile: {
+    summary: "A script or stylesheet of the web page or of Swagger UI",
+    parameters: [{ name: "file", in: "path", required: true, schema: { type: "string" } }],
+    responses: { "200": { description: "The file" }, "404": errorResponse("No such file") },
+  },
 });
 
 /** The OpenAPI 3 document of a host's routes and limits, at /openapi.json and rendered at /docs. */
-export function openApiDocument(model: { name: string; version: string } | undefined, host: ApiHost) {
+export function openApiDocument(model: { name: string; version: string; explanation?: ExplanationManifest } | undefined, host: ApiHost) {
   const paths: Record<string, Record<string, object>> = {};
-  const served = operations(host);
+  const served = operations(host, model?.explanation);
   for (const [name, route] of Object.entries(host.routes)) {
-    (paths[route.path] ??= {})[route.method.toLowerCase()] = served[name as RouteName];
+    const operation = served[name as RouteName];
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = route.public ? operation : { ...operation, security: API_KEY_IF_REQUIRED };
   }
   return {
     openapi: "3.0.3",
@@ -102,8 +140,19 @@ export function openApiDocument(model: { name: string; version: string } | undef
         "Images that do not look like a frontal pediatric chest X-ray like those it was trained on are refused with 422 NOT_A_CHEST_XRAY. " +
         "Not a medical device: for research and demonstration only.",
     },
+    // Relative to where the document is served, so clients (Swagger UI's "Try it out" among them) keep a stage
+    // path such as /prod or /gpu.
+    servers: [{ url: ".", description: "Where this document is served" }],
     paths,
     components: {
+      securitySchemes: {
+        [API_KEY_SCHEME]: {
+          type: "apiKey",
+          in: "header",
+          name: "x-api-key",
+          description: "The deployment's API key, where it requires one (the stack's default); npm start and the batching server run on their own need none.",
+        },
+      },
       schemas: {
         Classification: {
           type: "object",
@@ -121,6 +170,18 @@ export function openApiDocument(model: { name: string; version: string } | undef
               description: "Server-side milliseconds per stage",
               properties: { parse: { type: "number" }, preprocess: { type: "number" }, inference: { type: "number" } },
             },
+            explanation: { $ref: "#/components/schemas/Explanation" },
+          },
+        },
+        Explanation: {
+          type: "object",
+          description: "Only with explain=true: where the model looked",
+          required: ["method", "width", "height", "heatmap"],
+          properties: {
+            method: { type: "string", enum: ["CAM"], description: "Class activation map (Zhou et al. 2016), exact for this model" },
+            width: { type: "integer", description: "The heatmap's width in pixels: the model input's" },
+            height: { type: "integer", description: "The heatmap's height in pixels: the model input's" },
+            heatmap: { type: "string", format: "uri", pattern: "^data:image/png;base64,", description: scaleWords(model?.explanation) },
           },
         },
         BatchResults: {
@@ -139,6 +200,7 @@ export function openApiDocument(model: { name: string; version: string } | undef
                   prediction: { type: "string", enum: [...LABELS] },
                   probability: { type: "number" },
                   probabilities: { type: "object", properties: Object.fromEntries(LABELS.map((label) => [label, { type: "number" }])) },
+                  explanation: { $ref: "#/components/schemas/Explanation" },
                   error: { $ref: "#/components/schemas/Error/properties/error" },
                 },
               },

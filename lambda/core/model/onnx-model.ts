@@ -121,7 +121,7 @@ export class OnnxModel {
     });
     const input = new ort.Tensor("float32", batch, [tensors.length, 1, height, width]);
     const explanation = explain.some(Boolean) ? this.explanationManifest() : undefined;
-    // Only what the answers need crosses into JavaScript; onnxruntime runs the whole graph either way (README, Explanations).
+    // Only what the answers need crosses into JavaScript; onnxruntime runs the whole graph either way (README: Where the model looked).
     const fetches = [this.manifest.output.name, ...(this.gate ? [this.gate.manifest.featuresOutput] : []), ...(explanation ? [explanation.output] : [])];
     const outputs = await this.session.run({ [this.manifest.input.name]: input }, fetches);
     const scores = outputs[this.manifest.output.name]!.data as Float32Array;

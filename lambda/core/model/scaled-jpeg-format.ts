@@ -25,7 +25,7 @@ const OPAQUE_GREY = Uint32Array.from({ length: 256 }, (_, level) => (0xff000000 
  * One grey byte a pixel to the RGBA layout of jimp's bitmaps, a word a pixel from a table (faster than
  * computing it). Little-endian, as every platform the service is built for (x86_64).
  */
-export function greyToRgba(grey: Uint8Array): Buffer {
+function greyToRgba(grey: Uint8Array): Buffer {
   // Every word is written below, so it need not be zeroed; never from Buffer's pool, so its offset is 0.
   const rgba = Buffer.allocUnsafeSlow(grey.length * 4);
   const words = new Uint32Array(rgba.buffer, rgba.byteOffset, grey.length);

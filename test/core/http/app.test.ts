@@ -57,6 +57,25 @@ describe("createApp", () => {
     expect(Object.keys(json.timingsMs)).toEqual(["parse", "preprocess", "inference"]);
   });
 
+  it("refuses explain=true with 400 when the model has no class activation map, before classifying", async () => {
+    // Prepare
+    const { explanation: _, ...withoutMap } = manifest;
+    const asked: boolean[] = [];
+    const images: ImageClassifier = {
+      manifest: withoutMap,
+      async classifyImages(files, options) {
+        asked.push(Boolean(options?.explain));
+        return files.map(() => CLASSIFIED);
+      },
+    };
+    // Act
+    const { statusCode, json } = await send(API_HOSTS.lambda, { ...(await formRequest("an x-ray")), query: new URLSearchParams("explain=true") }, deps(async () => images));
+    // Assess
+    expect(statusCode).toBe(400);
+    expect(json.error.message).toMatch(/has no class activation map/);
+    expect(asked).toEqual([]);
+  });
+
   it("answers an image the classifier refuses with that image's error", async () => {
     // Act
     const { statusCode, json } = await send(API_HOSTS.lambda, await formRequest("corrupt"));
@@ -182,14 +201,24 @@ describe("createApp", () => {
   it.each([
     ["the Lambda function", API_HOSTS.lambda, "4.49 MiB"],
     ["the batching server", API_HOSTS.batching, "10 MiB"],
-  ])("states the body limit of %s in the OpenAPI document and the docs page", async (_name, host, limit) => {
+  ])("states the body limit of %s in the OpenAPI document", async (_name, host, limit) => {
     // Act
     const openApi = await send(host, { method: "GET", path: "/openapi.json" });
-    const docs = await send(host, { method: "GET", path: "/docs" });
     // Assess
     const description: string = openApi.json.paths["/pneumonia_classifier"].post.description;
     expect(description).toContain(`On this host the whole request may be at most ${limit}`);
-    expect(docs.body).toContain(`On this host the whole request may be at most ${limit}`);
+  });
+
+  it("documents explain on both classify routes and the heatmap's fixed scale, with the model's numbers, in the OpenAPI document", async () => {
+    // Act
+    const openApi = await send(API_HOSTS.batching, { method: "GET", path: "/openapi.json" });
+    // Assess
+    const scale = `white (255) at logit ${manifest.explanation!.scale.white.toFixed(3)} and above`;
+    for (const path of ["/pneumonia_classifier", "/pneumonia_classifier/batch"]) {
+      expect(openApi.json.paths[path].post.parameters).toEqual([expect.objectContaining({ name: "explain", in: "query", schema: { type: "string", enum: ["true"] } })]);
+    }
+    expect(openApi.json.components.schemas.Explanation.properties.heatmap.description).toContain(scale);
+    expect(openApi.json.paths["/pneumonia_classifier"].post.parameters[0].description).toContain(scale);
   });
 });
 

@@ -51,6 +51,8 @@ describe("OnnxModel.load", () => {
     }],
     ["a manifest whose gate file is not there", "modelFileMissing", () => modelFolder("no-gate-file", (m) => m)],
     ["a gate that reads an output the model does not have", "manifestInvalid", () => modelFolder("no-features", (m) => ({ ...m, gate: { ...m.gate!, featuresOutput: "pooled" } }))],
+    ["an explanation that reads an output the model does not have", "manifestInvalid", () => modelFolder("no-cam", (m) => ({ ...m, explanation: { ...m.explanation!, output: "heat" } }))],
+    ["an explanation whose white point is not above its black point", "manifestInvalid", () => modelFolder("flat-scale", (m) => ({ ...m, explanation: { ...m.explanation!, scale: { black: 1, white: 1 } } }))],
     ["a gate file whose sha256 is not the manifest's", "checksumMismatch", async () => {
       const dir = await modelFolder("tampered-gate", (m) => ({ ...m, gate: { ...m.gate!, sha256: "0".repeat(64) } }));
       await copyFile(join(defaultModelDir(), manifest.gate!.file), join(dir, manifest.gate!.file));

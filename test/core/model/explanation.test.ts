@@ -1,0 +1,122 @@
+import { readFile } from "node:fs/promises";
+import png from "@jimp/js-png";
+import { beforeAll, describe, expect, it } from "vitest";
+import { OnnxModel } from "../../../lambda/core/model/onnx-model.js";
+import { defaultModelDir, type ExplanationManifest } from "../../../lambda/core/model/manifest.js";
+import { preprocessImage } from "../../../lambda/core/model/preprocess.js";
+import { inProcessImageClassifier, type ImageClassification } from "../../../lambda/core/model/image-classifier.js";
+import { camToGrey } from "../../../lambda/core/model/explanation.js";
+import { xrayFixtures } from "../../../tools/support/forms.js";
+
+let model: OnnxModel;
+let explanation: ExplanationManifest;
+
+beforeAll(async () => {
+  model = await OnnxModel.load(defaultModelDir(), { threads: 1 });
+  explanation = model.manifest.explanation!;
+});
+
+/** A fixture's model input, its classification with the map, and its answer through the in-process classifier. */
+async function explained(path: string) {
+  const bytes = await readFile(path);
+  const { tensor } = await preprocessImage(bytes, model.manifest.input.preprocessing);
+  const result = await model.classify(tensor, true);
+  const [answer] = await inProcessImageClassifier(model).classifyImages([bytes], { explain: true });
+  return { tensor, result, answer: answer as ImageClassification };
+}
+
+/** The bytes of a data URL's PNG. */
+const pngBytes = (dataUrl: string) => Buffer.from(dataUrl.replace(/^data:image\/png;base64,/, ""), "base64");
+
+describe("explanations", () => {
+  it("answers an 8-bit greyscale PNG data URL as large as the model input", async () => {
+    // Prepare
+    const [fixture] = await xrayFixtures();
+    // Act
+    const { answer } = await explained(fixture!.path);
+    // Assess
+    expect(answer.explanation).toMatchObject({ method: "CAM", width: 128, height: 128, heatmap: expect.stringMatching(/^data:image\/png;base64,/) });
+    const bytes = pngBytes(answer.explanation!.heatmap);
+    // IHDR: width and height (4 bytes each, big-endian) from byte 16, then bit depth and colour type (0: greyscale).
+    expect([bytes.readUInt32BE(16), bytes.readUInt32BE(20), bytes[24], bytes[25]]).toEqual([128, 128, 8, 0]);
+  });
+
+  it("draws the map on the manifest's fixed scale: black at or below its black point, white at or above its white point", async () => {
+    // Prepare
+    const { black, white } = explanation.scale;
+    const cam = new Float32Array([black - 5, black, black + (white - black) / 2, white, white + 5]);
+    // Act
+    const grey = camToGrey(cam, explanation);
+    // Assess
+    expect([...grey]).toEqual([0, 0, 128, 255, 255]);
+  });
+
+  it("encodes in the PNG exactly the map the model computed, on that scale", async () => {
+    // Prepare
+    const [fixture] = (await xrayFixtures()).filter((f) => f.label === "PNEUMONIA");
+    // Act
+    const { result, answer } = await explained(fixture!.path);
+    // Assess
+    const decoded = png().decode(pngBytes(answer.explanation!.heatmap), {});
+    const levels = Uint8Array.from({ length: 128 * 128 }, (_, i) => decoded.data[i * 4]!);
+    expect(levels).toEqual(new Uint8Array(camToGrey(result.cam!, explanation)));
+  });
+
+  it("leaves the probabilities bit for bit as they are without the map", async () => {
+    // Prepare
+    const [fixture] = await xrayFixtures();
+    const { tensor } = await preprocessImage(await readFile(fixture!.path), model.manifest.input.preprocessing);
+    // Act
+    const [plain, withMap] = [await model.classify(tensor), await model.classify(tensor, true)];
+    // Assess
+    expect(withMap.probabilities).toEqual(plain.probabilities);
+    expect(plain.cam).toBeUndefined();
+  });
+
+  it("has the map's mean at the served logit, as a class activation map of a global-average-pooling model must", async () => {
+    // Prepare
+    const [fixture] = (await xrayFixtures()).filter((f) => f.label === "PNEUMONIA");
+    // Act
+    const { result } = await explained(fixture!.path);
+    // Assess
+    const mean = result.cam!.reduce((sum, v) => sum + v, 0) / result.cam!.length;
+    expect(mean).toBeCloseTo(Math.log(result.probabilities.PNEUMONIA / result.probabilities.NORMAL), 2);
+  });
+
+  it("puts the hottest tenth of every PNEUMONIA fixture the model calls PNEUMONIA in the chest, centred on a lung field", async () => {
+    let checked = 0;
+    for (const fixture of (await xrayFixtures()).filter((f) => f.label === "PNEUMONIA")) {
+      // Act
+      const { result } = await explained(fixture.path);
+      if (result.prediction !== "PNEUMONIA") continue;
+      checked++;
+      // Assess: the framing of these X-rays puts the lungs inside 10-90 % across and 10-85 % down, and the
+      // mediastinum (heart, spine) in the middle fifth across, where pneumonia is not.
+      const cam = result.cam!;
+      const hottest = Array.from(cam.keys()).sort((a, b) => cam[b]! - cam[a]!).slice(0, cam.length / 10);
+      const [xs, ys] = [hottest.map((i) => (i % 128) / 128), hottest.map((i) => Math.floor(i / 128) / 128)];
+      expect(Math.min(...xs), fixture.name).toBeGreaterThanOrEqual(0.1);
+      expect(Math.max(...xs), fixture.name).toBeLessThan(0.9);
+      expect(Math.min(...ys), fixture.name).toBeGreaterThanOrEqual(0.1);
+      expect(Math.max(...ys), fixture.name).toBeLessThan(0.85);
+      const centreX = xs.reduce((sum, x) => sum + x, 0) / xs.length;
+      expect(Math.abs(centreX - 0.5), fixture.name).toBeGreaterThan(0.1);
+    }
+    expect(checked).toBeGreaterThanOrEqual(3);
+  });
+
+  it("draws a clear NORMAL fixture's map mostly black", async () => {
+    let checked = 0;
+    for (const fixture of (await xrayFixtures()).filter((f) => f.label === "NORMAL")) {
+      // Act
+      const { result, answer } = await explained(fixture.path);
+      if (result.probabilities.NORMAL < 0.95) continue;
+      checked++;
+      // Assess
+      const decoded = png().decode(pngBytes(answer.explanation!.heatmap), {});
+      const black = Array.from({ length: 128 * 128 }, (_, i) => decoded.data[i * 4]).filter((level) => level === 0).length;
+      expect(black / (128 * 128), fixture.name).toBeGreaterThan(0.9);
+    }
+    expect(checked).toBeGreaterThanOrEqual(3);
+  });
+});

@@ -1,0 +1,15 @@
+import { describe, expect, it } from "vitest";
+import { runEntry } from "../support/run-command.js";
+
+describe("npm run evaluate:explain", () => {
+  it("runs the deletion test on the PNEUMONIA X-rays the model calls PNEUMONIA, for each fill, and leaves out the others", async () => {
+    // Act: the five PNEUMONIA fixtures, of which the model calls one NORMAL (person1247_virus_2115, 0.44)
+    const { code, stdout } = await runEntry("tools/evaluate-explain.ts", ["--data", "test/fixtures/xrays", "--seed", "7"]);
+    // Assess
+    expect(code).toBe(0);
+    expect(stdout).toContain("5 images, 4 called PNEUMONIA and accepted by the gate (1 called NORMAL, 0 refused: left out)");
+    expect(stdout).toMatch(/^\| grey \| -?\d+\.\d{3} \| -?\d+\.\d{3} \| -?\d+\.\d\d \| \d of 4 \(\d+\.\d %\) \|$/m);
+    expect(stdout).toMatch(/^\| black \| -?\d+\.\d{3} \| -?\d+\.\d{3} \| -?\d+\.\d\d \| \d of 4 \(\d+\.\d %\) \|$/m);
+    expect(stdout).toContain("Command: `npm run evaluate:explain -- --data test/fixtures/xrays --share 0.1 --seed 7`.");
+  });
+});
