@@ -19,7 +19,7 @@ export type ShedReason = (typeof SHED_REASONS)[keyof typeof SHED_REASONS];
 export interface AdmissionOptions {
   /** Images admitted at once (QUEUE_MAX_IMAGES). */
   maxInFlight: number;
-  /** Latency budget of a request from its admission (QUEUE_MAX_WAIT_MS). */
+  /** Latency budget of a request, from when it asks for admission (its headers, on the batching server): QUEUE_MAX_WAIT_MS. */
   maxWaitMs: number;
   /** Whether images are waiting for a worker now: the server is at capacity, and its throughput measures it. */
   saturated: () => boolean;

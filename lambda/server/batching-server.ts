@@ -84,6 +84,7 @@ export async function startBatchingServer(config: BatchingServerConfig, workerUr
     inFlight: (): number => admission.admitted,
     awaitingPreprocessing: () => pool?.queued ?? 0,
     awaitingInference: () => batcher?.queued ?? 0,
+    awaitingAdmission: (): number => admission.waitingRequests,
   });
   const admission = new AdmissionControl(
     { maxInFlight: config.maxInFlightImages, maxWaitMs: config.maxQueueWaitMs, saturated: () => (pool?.queued ?? 0) > 0 },

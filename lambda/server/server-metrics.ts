@@ -14,6 +14,8 @@ export interface QueueProbe {
   awaitingPreprocessing: () => number;
   /** Images preprocessed and waiting for a batch. */
   awaitingInference: () => number;
+  /** Requests waiting for room to be admitted, their bodies unread. */
+  awaitingAdmission: () => number;
 }
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -92,6 +94,14 @@ export class ServerMetrics implements BatchObserver, AdmissionObserver {
       collect() {
         this.set({ stage: "preprocess" }, probe.awaitingPreprocessing());
         this.set({ stage: "inference" }, probe.awaitingInference());
+      },
+    });
+    new Gauge({
+      name: "classifier_requests_awaiting_admission",
+      help: "Requests waiting for room within QUEUE_MAX_WAIT_MS, their bodies unread",
+      registers: [this.registry],
+      collect() {
+        this.set(probe.awaitingAdmission());
       },
     });
     new Gauge({

@@ -118,6 +118,7 @@ describe("startBatchingServer", () => {
       const { client, received, closed } = rawClient(server.url);
       // Act: headers that announce a body, which never comes
       client.write("POST /pneumonia_classifier HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 300000\r\n\r\n");
+      await expect.poll(async () => /^classifier_requests_awaiting_admission (\d+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1], { interval: 5 }).toBe("1");
       await expect.poll(() => received(), { timeout: 5000 }).toMatch(/"code":"OVERLOADED"/);
       const prometheus = await (await fetch(`${server.url}/metrics`)).text();
       // Assess
