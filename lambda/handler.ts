@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Context } from "aws-lambda";
 import { createApp } from "./core/http/app.js";
 import { API_HOSTS, type ApiHost } from "./core/http/api-host.js";
@@ -7,6 +8,7 @@ import { warmUpPreprocessing } from "./core/model/preprocess.js";
 import { BadRequestError, ERROR_CODES } from "./core/errors.js";
 import { logger } from "./core/logger.js";
 import { CloudWatchMetrics } from "./adapters/cloudwatch-metrics.js";
+import { RemainingTimeGuard } from "./adapters/remaining-time-guard.js";
 import { apiRequestIdOf, toCoreRequest, toProxyResult, type ApiGatewayEvent, type ApiGatewayResult, type ProxyHandler } from "./adapters/api-gateway-event.js";
 
 let images: ImageClassifier | undefined;
@@ -24,12 +26,17 @@ inProcessModel().then(
 
 /**
  * The Lambda handler for a host of it: the Lambda function itself, or `npm start`'s local front, whose
- * answers point to the batching server differently. Both classify in process with the one model, and write
- * each invocation's CloudWatch metrics before it returns (when POWERTOOLS_METRICS_NAMESPACE is set).
+ * answers point to the batching server differently. Both classify in process with the one model, refuse with
+ * 503 a classification the invocation's remaining time cannot cover (RemainingTimeGuard), and write each
+ * invocation's CloudWatch metrics before it returns (when POWERTOOLS_METRICS_NAMESPACE is set).
  */
 export function createHandler(host: ApiHost): ProxyHandler {
   const metrics = new CloudWatchMetrics(host.name);
-  const app = createApp({ images: inProcessImages, observe: (outcome) => metrics.publishOutcome(outcome) }, host);
+  // The invocation a classification belongs to: `npm start` runs several at once through one handler.
+  const invocation = new AsyncLocalStorage<Context>();
+  const timeGuard = new RemainingTimeGuard();
+  const images = async () => timeGuard.guard(await inProcessImages(), () => invocation.getStore()?.getRemainingTimeInMillis() ?? Infinity);
+  const app = createApp({ images, observe: (outcome) => metrics.publishOutcome(outcome) }, host);
   return async (event: ApiGatewayEvent, context: Context): Promise<ApiGatewayResult> => {
     logger.addContext(context);
     metrics.captureColdStart(context.functionName);
@@ -42,7 +49,7 @@ export function createHandler(host: ApiHost): ProxyHandler {
         logger.warn("event is not an API Gateway proxy event", { error: error as Error });
         return toProxyResult(new BadRequestError(ERROR_CODES.badRequest, "The event is not an API Gateway proxy event (payload 1.0 or 2.0).").toResponse());
       }
-      return toProxyResult(await app(request));
+      return toProxyResult(await invocation.run(context, () => app(request)));
     } finally {
       logger.removeKeys(["apiRequestId"]);
     }

@@ -12,11 +12,9 @@
  * process, with no HTTP, which no server on these cores can beat.
  */
 import { readFileSync } from "node:fs";
-import { readdir } from "node:fs/promises";
-import { join } from "node:path";
 import { Agent, request as httpRequest } from "node:http";
 import { cpus } from "node:os";
-import { encodeForm, imageForm, type EncodedForm } from "./support/forms.js";
+import { ORIGINALS, encodeForm, imageForm, readOriginals, type EncodedForm } from "./support/forms.js";
 import { SERVER_ENTRIES, startServer } from "./support/server-process.js";
 import { codeVersion, quantile } from "./run-report.js";
 import { OnnxModel } from "../lambda/core/model/onnx-model.js";
@@ -38,7 +36,7 @@ const commandLine = parseCommandLine({
     concurrency: { type: "string", value: "N[,N...]", default: "16", doc: "clients in the closed loop; a run for each" },
     only: { type: "string", value: "NAME[,NAME...]", doc: `the set-ups to measure, of ${TARGET_NAMES.join(", ")} (default all)` },
     "batch-files": { type: "string", value: "N", default: "8", doc: "images per request on the batch route" },
-    originals: { type: "string", value: "DIR", default: join(import.meta.dirname, "..", "..", "shared", "data", "originals"), doc: "NORMAL/ and PNEUMONIA/ folders of X-rays" },
+    originals: { type: "string", value: "DIR", default: ORIGINALS, doc: "NORMAL/ and PNEUMONIA/ folders of X-rays" },
   },
 });
 const { values } = commandLine;
@@ -85,15 +83,6 @@ const TARGETS: Target[] = [
   },
 ];
 const selected = only ? TARGETS.filter((target) => only.includes(target.name)) : TARGETS;
-
-async function originals(): Promise<{ name: string; bytes: Buffer }[]> {
-  const images = [];
-  for (const label of ["NORMAL", "PNEUMONIA"]) {
-    const dir = join(values.originals, label);
-    for (const name of (await readdir(dir)).sort()) images.push({ name, bytes: readFileSync(join(dir, name)) });
-  }
-  return images;
-}
 
 async function forms(target: Target, images: { name: string; bytes: Buffer }[]): Promise<EncodedForm[]> {
   if (target.imagesPerRequest === 1) return Promise.all(images.map((image) => imageForm(image.bytes, image.name)));
@@ -179,7 +168,7 @@ async function cpuPerImageInProcess(images: { bytes: Buffer }[]): Promise<number
   return (used.user + used.system) / 1000 / (images.length * 2);
 }
 
-const images = await originals();
+const images = await readOriginals(values.originals);
 const ceilingMs = await cpuPerImageInProcess(images);
 console.log(
   `Throughput over loopback, ${images.length} full-resolution originals, ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ` +

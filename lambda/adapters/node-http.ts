@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { Server as NetServer, type AddressInfo } from "node:net";
+import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
 import { once } from "node:events";
 import { setTimeout as delay } from "node:timers/promises";
 import { ERROR_CODES, InternalError, TemporarilyUnavailableError, toApiError, type ApiError } from "../core/errors.js";
@@ -22,6 +22,15 @@ export interface HttpAnswer {
  */
 const DRAIN_QUIET_MS = 100;
 
+/**
+ * The lingering close after a refusal: how long the connection is kept half-open, reading and discarding what
+ * the client still sends, so that it reads the answer rather than a reset, and how much it may send. Two
+ * seconds is plenty for a body of a few MiB on any network a client of this service is on; the bytes are the
+ * host's body limit, or 16 MiB where that is lower (more than API Gateway lets through), so that a body just
+ * over the limit is still discarded whole.
+ */
+const LINGER = { ms: 2000, minBytes: 16 * 2 ** 20 } as const;
+
 /** Answers one request once its body is read; throws an ApiError to refuse it. */
 export type HttpHandler = (request: IncomingMessage, body: Buffer) => Promise<HttpAnswer>;
 
@@ -31,8 +40,18 @@ export interface NodeHttpOptions {
   maxBodyBytes: number;
   /** The 413 of a body over maxBodyBytes, saying what to do on this host. */
   tooLarge: () => ApiError;
-  /** Bytes of bodies held at once across requests; past it, 503 with Retry-After. @default - no bound but maxBodyBytes a request */
+  /** Bytes of bodies held at once across requests; past it, `bufferFull` is the answer. @default - no bound but maxBodyBytes a request */
   maxBufferedBytes?: number;
+  /** The 503 of a request whose body would go over maxBufferedBytes. @default - OVERLOADED with Retry-After: 1 */
+  bufferFull?: () => ApiError;
+  /**
+   * Judges a request from its headers, before any of its body is read: the refusal to answer at once (503 while
+   * the host is full, say), or undefined to read the body; a promise of either while the host makes the
+   * request wait, its body unread. @default - every request within the limits is read
+   */
+  refuseEarly?: (request: IncomingMessage) => ApiError | undefined | Promise<ApiError | undefined>;
+  /** Told of each refusal the front answers itself (413, `bufferFull`), for the host's metrics. @default - none */
+  onRefused?: (request: IncomingMessage, refusal: ApiError) => void;
 }
 
 /** A Node HTTP server in front of a host's handler, with what starting and stopping it need. */
@@ -63,36 +82,75 @@ export function appHandler(app: App): HttpHandler {
 
 function write(response: ServerResponse, { statusCode, headers, body }: HttpAnswer): Promise<void> {
   return new Promise((resolve) => {
+    // A client gone by now never lets the answer finish: its close settles it instead.
+    response.once("close", resolve);
     response.writeHead(statusCode, headers);
     response.end(body, resolve);
   });
 }
 
 /**
- * The Node HTTP front of `npm start` and of the batching server: reads each body within the limits, hands
- * it to the host's handler, and writes the answer; an ApiError thrown on the way is answered as itself,
- * anything else as 500. Bodies are bounded one by one and, with maxBufferedBytes, all together, so no
- * client can exhaust memory.
+ * Answers a refusal and closes the connection without reading the body into memory. Node would destroy the
+ * socket as soon as a `Connection: close` answer is written (socket.destroySoon), and a client still sending
+ * its body would then get a reset, which most clients report as EPIPE or ECONNRESET instead of the answer. So
+ * the close lingers: answer, half-close, discard what the client still sends for LINGER.ms or up to
+ * `maxBytes`, then destroy. Requests pipelined behind the refused one are never served (`lingering`).
+ */
+function refuse(request: IncomingMessage, response: ServerResponse, refusal: ApiError, maxBytes: number, lingering: WeakSet<Socket>): Promise<void> {
+  const socket = request.socket;
+  lingering.add(socket);
+  let discarded = 0;
+  request.on("data", (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > maxBytes) socket.destroy();
+  });
+  request.on("error", () => undefined);
+  socket.destroySoon = () => {
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), LINGER.ms);
+    socket.once("close", () => clearTimeout(timer));
+  };
+  response.setHeader("connection", "close");
+  return write(response, refusal.toResponse());
+}
+
+/**
+ * The Node HTTP front of `npm start` and of the batching server: judges each request from its headers
+ * (declared length, the host's refuseEarly), reads its body within the limits, hands it to the host's
+ * handler, and writes the answer; an ApiError thrown on the way is answered as itself, anything else as 500.
+ * Bodies are bounded one by one and, with maxBufferedBytes, all together, so no client can exhaust memory;
+ * a refused request's body is never held, and its connection is closed (lingering, see `refuse`).
  */
 export function createNodeHttpFront(handle: HttpHandler, options: NodeHttpOptions): NodeHttpFront {
   const budget = options.maxBufferedBytes === undefined ? undefined : new ByteBudget(options.maxBufferedBytes);
+  const bufferFull =
+    options.bufferFull ?? (() => new TemporarilyUnavailableError(ERROR_CODES.overloaded, "The server holds as many uploads as it may right now; retry after a second.", 1));
+  const lingering = new WeakSet<Socket>();
   let inProgress = 0;
   let draining = false;
   let allAnswered: (() => void) | undefined;
 
-  async function answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  /** A refusal decided from the headers, and whether it is the front's own (a declared length over a limit) or the host's. */
+  type Verdict = { refusal: ApiError; own: boolean } | undefined;
+
+  async function judge(request: IncomingMessage): Promise<Verdict> {
+    const declared = Number(request.headers["content-length"]);
+    if (declared > options.maxBodyBytes) return { refusal: options.tooLarge(), own: true };
+    if (budget && declared > budget.left) return { refusal: bufferFull(), own: true };
+    const early = await options.refuseEarly?.(request);
+    return early && { refusal: early, own: false };
+  }
+
+  function refuseWith(request: IncomingMessage, response: ServerResponse, { refusal, own }: NonNullable<Verdict>): Promise<void> {
+    if (own) options.onRefused?.(request, refusal);
+    return refuse(request, response, refusal, Math.max(LINGER.minBytes, options.maxBodyBytes), lingering);
+  }
+
+  async function answer(request: IncomingMessage, response: ServerResponse, judged: Promise<Verdict>): Promise<void> {
+    const verdict = await judged;
+    if (verdict) return refuseWith(request, response, verdict);
     const read = await readBody(request, options.maxBodyBytes, budget);
-    if ("refused" in read) {
-      // The rest of the body is not read: close the connection once the answer is out.
-      response.setHeader("connection", "close");
-      const refused =
-        read.refused === "too-large"
-          ? options.tooLarge()
-          : new TemporarilyUnavailableError(ERROR_CODES.overloaded, "The server holds as many uploads as it may right now; retry after a second.", 1);
-      await write(response, refused.toResponse());
-      request.destroy();
-      return;
-    }
+    if ("refused" in read) return refuseWith(request, response, { refusal: read.refused === "too-large" ? options.tooLarge() : bufferFull(), own: true });
     try {
       const answered = await handle(request, read.body).catch((error: unknown) => {
         const refusal = toApiError(error);
@@ -107,9 +165,9 @@ export function createNodeHttpFront(handle: HttpHandler, options: NodeHttpOption
     }
   }
 
-  const server = createServer((request, response) => {
+  function serve(request: IncomingMessage, response: ServerResponse, judged: Promise<Verdict>): void {
     inProgress++;
-    answer(request, response)
+    answer(request, response, judged)
       .catch(() => {
         // Every error is answered above; reaching here means the connection broke mid-request.
         if (!response.headersSent) void write(response, new InternalError("The server failed to answer; send the request again.").toResponse());
@@ -119,18 +177,25 @@ export function createNodeHttpFront(handle: HttpHandler, options: NodeHttpOption
         inProgress--;
         if (inProgress === 0) allAnswered?.();
       });
+  }
+
+  const server = createServer((request, response) => {
+    // A request pipelined behind a refused one, on a connection that is closing: never served.
+    if (lingering.has(request.socket)) return;
+    serve(request, response, judge(request));
   });
-  // A client that asks before sending its body (Expect: 100-continue, as curl does for large uploads) gets the
-  // 413 at once when the length it declares is over the limit, and never sends the body; one that does not
-  // send it and is answered mid-body may see its connection closed before it reads the answer.
+  // A client that asks before sending its body (Expect: 100-continue, as curl does for large uploads) is judged
+  // from its headers first, and a refused one never sends the body.
   server.on("checkContinue", (request, response) => {
-    if (Number(request.headers["content-length"]) > options.maxBodyBytes) {
-      response.setHeader("connection", "close");
-      void write(response, options.tooLarge().toResponse());
-      return;
-    }
-    response.writeContinue();
-    server.emit("request", request, response);
+    if (lingering.has(request.socket)) return;
+    serve(
+      request,
+      response,
+      judge(request).then((verdict) => {
+        if (!verdict) response.writeContinue();
+        return verdict;
+      }),
+    );
   });
   // A client that sends its headers or body slowly cannot hold a connection open for ever.
   server.headersTimeout = 20_000;

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   modelUnavailable: "MODEL_UNAVAILABLE",
   overloaded: "OVERLOADED",
   shuttingDown: "SHUTTING_DOWN",
+  outOfTime: "OUT_OF_TIME",
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

@@ -1,5 +1,6 @@
 import { toApiError } from "../core/errors.js";
 import type { Classification, OnnxModel } from "../core/model/onnx-model.js";
+import type { QueueOptions } from "./admission-control.js";
 
 /** When a batch runs: when it is full, or when its oldest image has waited maxWaitMs. */
 export interface BatchingOptions {
@@ -12,6 +13,8 @@ export interface BatchingOptions {
 /** What the batcher reports on each run, for metrics. */
 export interface BatchObserver {
   onBatch(size: number, durationMs: number): void;
+  /** How long each image of a batch waited for it to start. @default - not told */
+  onBatchWait?(ms: number): void;
 }
 
 interface Pending {
@@ -43,12 +46,26 @@ export class InferenceBatcher {
     return this.pending.length;
   }
 
-  /** The model's answer for one preprocessed image, with its class activation map when `explain` is true, from whichever batch it joins. */
-  classify(tensor: Float32Array, explain = false): Promise<Classification> {
+  /**
+   * The model's answer for one preprocessed image, with its class activation map when `explain` is true, from
+   * whichever batch it joins; dropped if `signal` aborts first.
+   */
+  classify(tensor: Float32Array, { explain = false, signal }: { explain?: boolean } & QueueOptions = {}): Promise<Classification> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      this.pending.push({ tensor, explain, since: performance.now(), resolve, reject });
+      const item: Pending = { tensor, explain, since: performance.now(), resolve, reject };
+      this.pending.push(item);
+      signal?.addEventListener("abort", () => this.drop(item, signal.reason), { once: true });
       this.schedule();
     });
+  }
+
+  /** Takes an image out of the queue if it has not joined a batch yet, and rejects it. */
+  private drop(item: Pending, reason: unknown): void {
+    const at = this.pending.indexOf(item);
+    if (at === -1) return;
+    this.pending.splice(at, 1);
+    item.reject(reason);
   }
 
   private schedule(): void {
@@ -69,6 +86,7 @@ export class InferenceBatcher {
   private async run(batch: Pending[]): Promise<void> {
     this.running = true;
     const started = performance.now();
+    for (const item of batch) this.observer.onBatchWait?.(started - item.since);
     try {
       const results = await this.model.classifyBatch(
         batch.map((item) => item.tensor),

@@ -12,6 +12,7 @@ import {
 import { logger } from "../core/logger.js";
 import type { ImageHeader } from "../core/model/image-header.js";
 import type { PreprocessingSpec } from "../core/model/preprocessing-spec.js";
+import type { QueueOptions } from "./admission-control.js";
 
 /** What the pool hands a worker, once, at start. */
 export interface PreprocessWorkerData {
@@ -33,6 +34,8 @@ export interface PreprocessPoolOptions {
   spec: PreprocessingSpec;
   /** An image still not preprocessed after this long gets 422 and its worker is replaced. */
   taskTimeoutMs: number;
+  /** Told how long each image waited for a worker, for metrics. @default - none */
+  onWait?: (ms: number) => void;
 }
 
 const shuttingDown = () => new TemporarilyUnavailableError(ERROR_CODES.shuttingDown, "The server is shutting down; send the image again.", 1);
@@ -40,6 +43,7 @@ const shuttingDown = () => new TemporarilyUnavailableError(ERROR_CODES.shuttingD
 interface Task {
   id: number;
   bytes: Uint8Array;
+  queuedAt: number;
   resolve: (value: { header: ImageHeader; tensor: Float32Array }) => void;
   reject: (error: ApiError) => void;
 }
@@ -76,10 +80,13 @@ export class PreprocessPool {
   }
 
   /** The model input for one image; rejects with the ApiError that is its answer. */
-  preprocess(bytes: Uint8Array): Promise<{ header: ImageHeader; tensor: Float32Array }> {
+  preprocess(bytes: Uint8Array, { signal }: QueueOptions = {}): Promise<{ header: ImageHeader; tensor: Float32Array }> {
     if (this.closed) return Promise.reject(shuttingDown());
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      this.waiting.push({ id: this.nextId++, bytes, resolve, reject });
+      const task: Task = { id: this.nextId++, bytes, queuedAt: performance.now(), resolve, reject };
+      this.waiting.push(task);
+      signal?.addEventListener("abort", () => this.drop(task, signal.reason), { once: true });
       this.dispatch();
     });
   }
@@ -104,11 +111,20 @@ export class PreprocessPool {
     this.dispatch();
   }
 
+  /** Takes a task out of the queue if it is still waiting, and rejects it. */
+  private drop(task: Task, reason: unknown): void {
+    const at = this.waiting.indexOf(task);
+    if (at === -1) return;
+    this.waiting.splice(at, 1);
+    task.reject(reason as ApiError);
+  }
+
   private dispatch(): void {
     for (const slot of this.slots) {
       if (slot.task) continue;
       const task = this.waiting.shift();
       if (!task) return;
+      this.options.onWait?.(performance.now() - task.queuedAt);
       slot.task = task;
       slot.timer = setTimeout(() => this.overrun(slot), this.options.taskTimeoutMs);
       // A copy the worker owns, transferred without a second copy. Not Buffer#slice, which shares memory:

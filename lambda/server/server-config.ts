@@ -8,6 +8,7 @@ export interface BatchingServerConfig {
   maxBatchSize: number;
   maxWaitMs: number;
   maxInFlightImages: number;
+  maxQueueWaitMs: number;
   preprocessThreads: number;
   inferenceThreads: number;
   preprocessTimeoutMs: number;
@@ -28,6 +29,13 @@ export const SERVER_SETTINGS: Record<NumericSetting, { env: string; default: () 
     min: BATCH_LIMITS.maxFiles,
     max: 10_000,
     doc: "Images admitted at once; past it, 503 with Retry-After (at least one full batch request)",
+  },
+  maxQueueWaitMs: {
+    env: "QUEUE_MAX_WAIT_MS",
+    default: () => 1000,
+    min: 10,
+    max: 600_000,
+    doc: "Latency budget: a request is admitted only if the images ahead and its own can be answered within it, at the measured time per image; an image still waiting when it runs out is dropped with 503",
   },
   preprocessThreads: { env: "PREPROCESS_THREADS", default: usableCpuCount, min: 1, max: 256, doc: "Worker threads that decode and scale images" },
   inferenceThreads: { env: "INFERENCE_THREADS", default: usableCpuCount, min: 1, max: 256, doc: "Threads of one CPU run of the model (unused on the GPU)" },
@@ -55,5 +63,11 @@ export function serverConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Batch
       return [key, value];
     }),
   ) as Record<NumericSetting, number>;
+  if (numeric.maxQueueWaitMs <= numeric.maxWaitMs) {
+    // Every image waits up to BATCH_MAX_WAIT_MS for its batch: a budget no longer than that drops images for it.
+    throw new Error(
+      `QUEUE_MAX_WAIT_MS=${numeric.maxQueueWaitMs} must be over BATCH_MAX_WAIT_MS=${numeric.maxWaitMs}: images wait up to the latter for a batch, and are dropped once the former runs out.`,
+    );
+  }
   return { ...numeric, host: env.HOST?.trim() || "127.0.0.1" };
 }

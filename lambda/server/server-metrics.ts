@@ -4,6 +4,7 @@ import { answerOutcomes, type RequestOutcome } from "../core/http/request-outcom
 import { SERVER_ROUTES } from "../core/http/routes.js";
 import { CloudWatchMetrics } from "../adapters/cloudwatch-metrics.js";
 import type { BatchObserver } from "./inference-batcher.js";
+import type { AdmissionObserver, ShedReason } from "./admission-control.js";
 
 /** Where the queues stand now, read when metrics are scraped. */
 export interface QueueProbe {
@@ -13,17 +14,19 @@ export interface QueueProbe {
   awaitingPreprocessing: () => number;
   /** Images preprocessed and waiting for a batch. */
   awaitingInference: () => number;
+  /** Requests waiting for room to be admitted, their bodies unread. */
+  awaitingAdmission: () => number;
 }
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
- * The batching server's metrics in Prometheus's text format (served at /metrics): queue depths, batch sizes
- * and durations, request latency by route and status, answers by outcome, and the process's own (CPU, memory,
- * event-loop lag). Request outcomes and batches also go to CloudWatch, under the Lambda handler's metric names
+ * The batching server's metrics in Prometheus's text format (served at /metrics): queue depths and waits,
+ * admitted and shed work, batch sizes and durations, request latency by route and status, answers by outcome,
+ * and the process's own (CPU, memory, event-loop lag). Request outcomes and batches also go to CloudWatch, under the Lambda handler's metric names
  * (CloudWatchMetrics, when POWERTOOLS_METRICS_NAMESPACE is set).
  */
-export class ServerMetrics implements BatchObserver {
+export class ServerMetrics implements BatchObserver, AdmissionObserver {
   readonly registry = new Registry();
   private readonly batchSize = new Histogram({
     name: "classifier_batch_size",
@@ -51,9 +54,24 @@ export class ServerMetrics implements BatchObserver {
     buckets: SECONDS,
     registers: [this.registry],
   });
-  private readonly refused = new Counter({
-    name: "classifier_refused_images_total",
-    help: "Images refused with 503 because the queue was full",
+  private readonly admitted = new Counter({
+    name: "classifier_admitted_images_total",
+    help: "Images admitted to the queue",
+    registers: [this.registry],
+  });
+  private readonly shed = new Counter({
+    name: "classifier_shed_requests_total",
+    help:
+      "Requests answered 503 OVERLOADED, by reason: queue-full (QUEUE_MAX_IMAGES, or too many waiting for room), over-budget (still no room within QUEUE_MAX_WAIT_MS after waiting half of it), " +
+      "buffer-full (MAX_BUFFERED_MB), expired (admitted, but an image was still waiting when QUEUE_MAX_WAIT_MS ran out)",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+  private readonly queueWait = new Histogram({
+    name: "classifier_queue_wait_seconds",
+    help: "Time an admitted request waited for room, its body unread (admission, once a request), and each of its images for a preprocessing worker (preprocess) and for its batch to start (inference)",
+    labelNames: ["stage"] as const,
+    buckets: SECONDS,
     registers: [this.registry],
   });
   private readonly answers = new Counter({
@@ -76,6 +94,14 @@ export class ServerMetrics implements BatchObserver {
       collect() {
         this.set({ stage: "preprocess" }, probe.awaitingPreprocessing());
         this.set({ stage: "inference" }, probe.awaitingInference());
+      },
+    });
+    new Gauge({
+      name: "classifier_requests_awaiting_admission",
+      help: "Requests waiting for room within QUEUE_MAX_WAIT_MS, their bodies unread",
+      registers: [this.registry],
+      collect() {
+        this.set(probe.awaitingAdmission());
       },
     });
     new Gauge({
@@ -104,8 +130,24 @@ export class ServerMetrics implements BatchObserver {
     this.imageStageDuration.observe({ stage: "inference" }, timingsMs.inference / 1000);
   }
 
-  onRefused(images: number): void {
-    this.refused.inc(images);
+  onAdmitted(images: number): void {
+    this.admitted.inc(images);
+  }
+
+  onAdmissionWait(ms: number): void {
+    this.queueWait.observe({ stage: "admission" }, ms / 1000);
+  }
+
+  onShed(reason: ShedReason): void {
+    this.shed.inc({ reason });
+  }
+
+  onPreprocessWait(ms: number): void {
+    this.queueWait.observe({ stage: "preprocess" }, ms / 1000);
+  }
+
+  onBatchWait(ms: number): void {
+    this.queueWait.observe({ stage: "inference" }, ms / 1000);
   }
 
   /** Records an answered request (the app's RequestObserver). Requests no route took are counted as one, so labels stay few. */

@@ -1,12 +1,12 @@
 import { connect, createServer as createNetServer } from "node:net";
-import type { OutgoingHttpHeaders } from "node:http";
+import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import { once } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
 import { appHandler, createNodeHttpFront, type HttpHandler, type NodeHttpFront, type NodeHttpOptions } from "../../lambda/adapters/node-http.js";
 import { ListenError } from "../../lambda/adapters/listen-error.js";
-import { ERROR_CODES, PayloadTooLargeError, UnusableImageError } from "../../lambda/core/errors.js";
+import { ERROR_CODES, PayloadTooLargeError, TemporarilyUnavailableError, UnusableImageError } from "../../lambda/core/errors.js";
 import { jsonResponse } from "../../lambda/core/http/http-types.js";
-import { rawRequest } from "../support/raw-request.js";
+import { rawClient, rawRequest } from "../support/raw-request.js";
 
 const LIMITS: NodeHttpOptions = {
   maxBodyBytes: 64 * 1024,
@@ -38,6 +38,24 @@ function gate() {
 }
 
 const ok = async () => jsonResponse(200, { ok: true });
+
+/**
+ * Sends the whole body without asking first, as most clients do, however early the server answers: the
+ * answer's status, and the connection's error if there was one (EPIPE, ECONNRESET), even after the answer.
+ */
+function sendWholeBody(url: string, body: Buffer, headers: OutgoingHttpHeaders): Promise<{ status?: number; error?: Error }> {
+  return new Promise((resolve) => {
+    const outgoing = httpRequest(url, { method: "POST", headers });
+    let status: number | undefined;
+    outgoing.on("response", (response) => {
+      status = response.statusCode;
+      response.resume();
+    });
+    outgoing.on("error", (error) => resolve({ status, error }));
+    outgoing.on("close", () => resolve({ status }));
+    outgoing.end(body);
+  });
+}
 
 describe("createNodeHttpFront", () => {
   it("answers with what the handler returns, given the whole body", async () => {
@@ -119,6 +137,60 @@ describe("createNodeHttpFront", () => {
     expect(refused.headers["retry-after"]).toBe("1");
     expect((await first).status).toBe(200);
     expect(afterwards.status).toBe(200);
+  });
+
+  it("refuses from the headers when the host says so, before any body is sent: a client that sends headers only gets its 503 at once", async () => {
+    // Prepare
+    let called = false;
+    const full = () => new TemporarilyUnavailableError(ERROR_CODES.overloaded, "Full; retry after 3 s.", 3);
+    const url = await serve(async () => ((called = true), ok()), { ...LIMITS, refuseEarly: full });
+    const { client, received, closed } = rawClient(url);
+    // Act: headers that announce a body, which never comes
+    client.write(`POST /x HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${LIMITS.maxBodyBytes}\r\n\r\n`);
+    await expect.poll(() => received()).toMatch(/"code":"OVERLOADED"/);
+    // Assess
+    expect(received()).toMatch(/^HTTP\/1\.1 503 /);
+    expect(received()).toMatch(/^retry-after: 3\r$/im);
+    expect(received()).toMatch(/^connection: close\r$/im);
+    expect(called).toBe(false);
+    client.end();
+    await closed;
+  });
+
+  it("answers a refused client that is still sending its body, rather than resetting it, and discards the body", async () => {
+    // Prepare: a body far larger than the kernel buffers between client and server, sent without asking first
+    const refuseEarly = () => new TemporarilyUnavailableError(ERROR_CODES.overloaded, "Full; retry after 1 s.", 1);
+    const url = await serve(ok, { ...LIMITS, maxBodyBytes: 16 * 1024 * 1024, refuseEarly });
+    // Act
+    const outcome = await sendWholeBody(url, Buffer.alloc(8 * 1024 * 1024), { "content-length": 8 * 1024 * 1024 });
+    // Assess
+    expect(outcome).toEqual({ status: 503 });
+  });
+
+  it("answers a body over the limit sent without asking first with its 413, not a reset", async () => {
+    // Prepare
+    const url = await serve(ok);
+    // Act: no declared length, so the limit is found mid-body
+    const outcome = await sendWholeBody(url, Buffer.alloc(4 * 1024 * 1024), { "transfer-encoding": "chunked" });
+    // Assess
+    expect(outcome).toEqual({ status: 413 });
+  });
+
+  it("never serves a request pipelined behind a refused one on the same connection", async () => {
+    // Prepare
+    const served: string[] = [];
+    const refuseEarly = (request: IncomingMessage) =>
+      request.url === "/refused" ? new TemporarilyUnavailableError(ERROR_CODES.overloaded, "Full; retry after 1 s.", 1) : undefined;
+    const url = await serve(async (request) => (served.push(request.url!), ok()), { ...LIMITS, refuseEarly });
+    const { client, received, closed } = rawClient(url);
+    // Act: two requests in one write, the first refused
+    client.write("POST /refused HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\n\r\nx" + "POST /next HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\n\r\nx");
+    client.end();
+    await closed;
+    // Assess
+    expect(received().match(/^HTTP\/1\.1 /gm)).toEqual(["HTTP/1.1 "]);
+    expect(received()).toMatch(/^HTTP\/1\.1 503 /);
+    expect(served).toEqual([]);
   });
 
   it("answers an ApiError the handler throws as itself, and anything else as 500 without its message", async () => {

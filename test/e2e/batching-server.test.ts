@@ -198,7 +198,7 @@ describe("npm run start:gpu under load and at shutdown", () => {
 
   it("answers every request in progress on SIGTERM, then exits 0", async () => {
     // Prepare: a long batch wait holds every image in the server until well after the signal.
-    const server = await startServer(SERVER_ENTRIES.batching, { PREPROCESS_THREADS: "1", BATCH_MAX_SIZE: "64", BATCH_MAX_WAIT_MS: "1000" });
+    const server = await startServer(SERVER_ENTRIES.batching, { PREPROCESS_THREADS: "1", BATCH_MAX_SIZE: "64", BATCH_MAX_WAIT_MS: "1000", QUEUE_MAX_WAIT_MS: "30000" });
     const fixtures = await fixtureFiles();
     const answeredAt: number[] = [];
     const inFlight = fixtures.map((fixture) => post(`${server.url}/pneumonia_classifier`, batchForm([fixture])).finally(() => answeredAt.push(performance.now())));

@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { Context } from "aws-lambda";
 import type { ApiGatewayEvent, ProxyHandler } from "../../lambda/adapters/api-gateway-event.js";
 import { SERVICE_METRICS } from "../../lambda/core/service-metrics.js";
 import { defaultModelDir, readManifest } from "../../lambda/core/model/manifest.js";
@@ -37,16 +38,21 @@ async function freshHandler(env: Record<string, string>): Promise<ProxyHandler> 
 }
 
 /** Invokes the handler; its status, and every line it wrote on stdout meanwhile, each parsed as JSON. */
-async function invoke(handler: ProxyHandler, event: ApiGatewayEvent): Promise<{ status: number | undefined; documents: EmfDocument[] }> {
+async function invoke(
+  handler: ProxyHandler,
+  event: ApiGatewayEvent,
+  context: Context = lambdaContext,
+): Promise<{ status: number | undefined; headers?: Record<string, unknown>; body?: string; documents: EmfDocument[] }> {
   const written: string[] = [];
   const stdout = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
     written.push(String(chunk));
     return true;
   });
   try {
-    const result = await handler(event, lambdaContext);
+    const result = await handler(event, context);
     const documents = written.join("").split("\n").filter(Boolean).map((line) => JSON.parse(line) as EmfDocument);
-    return { status: typeof result === "string" ? undefined : result.statusCode, documents };
+    if (typeof result === "string") return { status: undefined, documents };
+    return { status: result.statusCode, headers: result.headers, body: result.body, documents };
   } finally {
     stdout.mockRestore();
   }
@@ -146,6 +152,26 @@ describe("handler metrics", () => {
     expect(documentOf(documents, "Host", "Route")).toMatchObject(counts);
     expect(documentOf(documents, "Host", "Route", "Code")).toMatchObject({ Code: "MODEL_UNAVAILABLE", [METRICS.errorAnswers.name]: 1 });
     expect(documents.filter((document) => "ModelVersion" in document)).toEqual([]);
+  });
+
+  it("answers a classification the invocation's remaining time cannot cover with 503 OUT_OF_TIME at once, counted as Failed", async () => {
+    // Prepare: an invocation with a quarter of a second left, less than a classification is taken to need
+    const handler = await freshHandler(LAMBDA_ENV);
+    const event = await sampleClassifyEvent();
+    const almostOut = { ...lambdaContext, getRemainingTimeInMillis: () => 250 };
+
+    // Act
+    const { status, headers, body, documents } = await invoke(handler, event, almostOut);
+    const withTime = await invoke(handler, event);
+
+    // Assess
+    expect(status).toBe(503);
+    expect(headers?.["retry-after"]).toBe("1");
+    expect(JSON.parse(body!).error).toEqual({ code: "OUT_OF_TIME", message: expect.stringMatching(/^This invocation has 250 ms left, less than the \d+ ms a classification needs here/) });
+    const counts = { [METRICS.requests.name]: 1, [METRICS.failed.name]: 1, [METRICS.classified.name]: 0 };
+    expect(documentOf(documents, "Host", "Route")).toMatchObject(counts);
+    expect(documentOf(documents, "Host", "Route", "Code")).toMatchObject({ Code: "OUT_OF_TIME", [METRICS.errorAnswers.name]: 1 });
+    expect(withTime.status).toBe(200);
   });
 
   it("writes no request metrics for a route that does not classify", async () => {

@@ -2,8 +2,11 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { startBatchingServer } from "../../lambda/server/batching-server.js";
 import { serverConfigFromEnv } from "../../lambda/server/server-config.js";
 import { SERVICE_METRICS } from "../../lambda/core/service-metrics.js";
-import { anyXray, imageForm } from "../../tools/support/forms.js";
+import { anyXray, encodeForm, imageForm, readOriginals } from "../../tools/support/forms.js";
+import { BATCH_LIMITS } from "../../lambda/core/limits.js";
+import { rawClient } from "../support/raw-request.js";
 
+const HANGING_WORKER = new URL("../support/hanging-preprocess-worker.ts", import.meta.url);
 const WORKERS = {
   preprocess: new URL("../../lambda/preprocess-worker.ts", import.meta.url),
   inference: new URL("../../lambda/inference-worker.ts", import.meta.url),
@@ -71,6 +74,64 @@ describe("startBatchingServer", () => {
     } finally {
       await server.shutdown();
       stdout.mockRestore();
+    }
+  });
+
+  it("drops the images of an admitted request that outlive QUEUE_MAX_WAIT_MS before they reach the model, each with 503 OVERLOADED", async () => {
+    // Prepare: one worker and a 200 ms budget from the headers: a full batch of originals takes it several times over
+    const server = await startBatchingServer(serverConfigFromEnv({ PORT: "0", PREPROCESS_THREADS: "1", QUEUE_MAX_WAIT_MS: "200" }), WORKERS);
+    try {
+      await server.ready;
+      const form = new FormData();
+      for (const image of (await readOriginals()).slice(0, BATCH_LIMITS.maxFiles)) form.append("file", new Blob([image.bytes], { type: "image/jpeg" }), image.name);
+      const { body, contentType } = await encodeForm(form);
+      // Act
+      const answer = await fetch(`${server.url}/pneumonia_classifier/batch`, { method: "POST", body, headers: { "content-type": contentType } });
+      const prometheus = await (await fetch(`${server.url}/metrics`)).text();
+      // Assess
+      expect(answer.status).toBe(200);
+      const { results } = (await answer.json()) as { results: { status: number; error?: { code: string; message: string } }[] };
+      const dropped = results.filter((result) => result.status === 503);
+      expect(dropped.length).toBeGreaterThan(0);
+      for (const result of dropped) expect(result.error).toEqual({ code: "OVERLOADED", message: expect.stringMatching(/waited out its 200 ms budget \(QUEUE_MAX_WAIT_MS\)/) });
+      // The model ran every image but the dropped ones.
+      expect(Number(/^classifier_batch_size_sum (\d+)/m.exec(prometheus)?.[1])).toBe(results.length - dropped.length);
+      expect(prometheus).toMatch(/^classifier_shed_requests_total\{reason="expired"\} 1$/m);
+      expect(prometheus).toMatch(new RegExp(`^classifier_admitted_images_total ${BATCH_LIMITS.maxFiles}$`, "m"));
+      expect(prometheus).toMatch(/^classifier_queue_wait_seconds_count\{stage="preprocess"\} \d+$/m);
+    } finally {
+      await server.shutdown();
+    }
+  });
+
+  it("holds a classification that finds no room, its body unread, and refuses it when none frees up in half its budget: a client that sent headers only gets its 503", async () => {
+    // Prepare: room for one full batch, held by files that keep the one (hanging) worker busy for good
+    const config = serverConfigFromEnv({ PORT: "0", PREPROCESS_THREADS: "1", QUEUE_MAX_IMAGES: String(BATCH_LIMITS.maxFiles), QUEUE_MAX_WAIT_MS: "2000", SHUTDOWN_TIMEOUT_MS: "0" });
+    const server = await startBatchingServer(config, { ...WORKERS, preprocess: HANGING_WORKER });
+    try {
+      await server.ready;
+      const form = new FormData();
+      for (let i = 0; i < BATCH_LIMITS.maxFiles; i++) form.append("file", new Blob([Buffer.from("hang")], { type: "image/jpeg" }), "hang.jpeg");
+      const { body, contentType } = await encodeForm(form);
+      void fetch(`${server.url}/pneumonia_classifier/batch`, { method: "POST", body, headers: { "content-type": contentType } }).catch(() => undefined);
+      await expect.poll(async () => /^classifier_images_in_flight (\d+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1], { interval: 5 }).toBe(String(BATCH_LIMITS.maxFiles));
+      const { client, received, closed } = rawClient(server.url);
+      // Act: headers that announce a body, which never comes
+      client.write("POST /pneumonia_classifier HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 300000\r\n\r\n");
+      await expect.poll(async () => /^classifier_requests_awaiting_admission (\d+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1], { interval: 5 }).toBe("1");
+      await expect.poll(() => received(), { timeout: 5000 }).toMatch(/"code":"OVERLOADED"/);
+      const prometheus = await (await fetch(`${server.url}/metrics`)).text();
+      // Assess
+      expect(received()).toMatch(/^HTTP\/1\.1 503 /);
+      expect(received()).toMatch(/^retry-after: \d+\r$/im);
+      expect(received()).toMatch(/at its limit of 32 images in progress/);
+      expect(prometheus).toMatch(/^classifier_shed_requests_total\{reason="queue-full"\} 1$/m);
+      expect(prometheus).toMatch(/^classifier_answers_total\{route="classify",outcome="OVERLOADED"\} 1$/m);
+      expect(prometheus).toMatch(/^classifier_queue_wait_seconds_count\{stage="admission"\} 1$/m);
+      client.end();
+      await closed;
+    } finally {
+      await server.shutdown();
     }
   });
 });

@@ -61,6 +61,21 @@ describe("InferenceBatcher", () => {
     batched.forEach((result, i) => expect(result.probabilities.PNEUMONIA).toBeCloseTo(alone[i]!.probabilities.PNEUMONIA, 5));
   });
 
+  it("drops an image whose signal aborts while it waits for a batch, before the model sees it", async () => {
+    // Prepare: a batch that waits long to fill, and a request's budget that runs out first
+    const { batcher, batches } = recordingBatcher(4, 10_000);
+    const budget = new AbortController();
+    const [dropped, kept] = inputs(2);
+    const waiting = batcher.classify(dropped!, { signal: budget.signal });
+    // Act
+    budget.abort(new Error("budget spent"));
+    // Assess
+    await expect(waiting).rejects.toThrow("budget spent");
+    expect(batcher.queued).toBe(0);
+    await expect(batcher.classify(kept!, { signal: AbortSignal.abort(new Error("spent already")) })).rejects.toThrow("spent already");
+    expect(batches).toEqual([]);
+  });
+
   it("fails every image of a batch the model cannot run, and keeps batching", async () => {
     // Prepare
     const { batcher } = recordingBatcher(2, 0);

@@ -74,6 +74,19 @@ describe("PreprocessPool", () => {
     expect(next).toEqual({ header: { type: "image/png", width: 2, height: 2, orientation: 1 }, tensor: new Float32Array(4) });
   });
 
+  it("drops an image whose signal aborts while it waits for a worker, at once, before any worker takes it", async () => {
+    // Prepare: the one worker busy for good, and an image queued behind it
+    pool = await PreprocessPool.start({ workerUrl: HANGING_WORKER, threads: 1, spec, taskTimeoutMs: 60_000 });
+    void pool.preprocess(Buffer.from("hang")).catch(() => undefined);
+    const budget = new AbortController();
+    const waiting = pool.preprocess(Buffer.from("an image"), { signal: budget.signal });
+    // Act
+    budget.abort(new Error("budget spent"));
+    // Assess
+    await expect(waiting).rejects.toThrow("budget spent");
+    expect(pool.queued).toBe(0);
+  });
+
   it("refuses the images still waiting when it closes", async () => {
     // Prepare
     pool = await PreprocessPool.start({ workerUrl: WORKER, threads: 1, spec, taskTimeoutMs: 10_000 });

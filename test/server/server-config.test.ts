@@ -7,7 +7,7 @@ describe("serverConfigFromEnv", () => {
     // Act
     const config = serverConfigFromEnv({});
     // Assess
-    expect(config).toMatchObject({ port: 8080, host: "127.0.0.1", maxBatchSize: 16, maxWaitMs: 5, maxInFlightImages: 128 });
+    expect(config).toMatchObject({ port: 8080, host: "127.0.0.1", maxBatchSize: 16, maxWaitMs: 5, maxInFlightImages: 128, maxQueueWaitMs: 1000 });
     expect(config.preprocessThreads).toBeGreaterThanOrEqual(1);
   });
 
@@ -29,5 +29,12 @@ describe("serverConfigFromEnv", () => {
     const read = () => serverConfigFromEnv({ [name]: value });
     // Assess
     expect(read).toThrow(new RegExp(`^${name}="${value}" is not a whole number from`));
+  });
+
+  it("refuses a latency budget no longer than the batch wait, which every image may spend", () => {
+    // Act
+    const read = () => serverConfigFromEnv({ BATCH_MAX_WAIT_MS: "200", QUEUE_MAX_WAIT_MS: "200" });
+    // Assess
+    expect(read).toThrow(/^QUEUE_MAX_WAIT_MS=200 must be over BATCH_MAX_WAIT_MS=200/);
   });
 });

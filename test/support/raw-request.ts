@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http";
 
 /** An answer as a raw request reads it. */
@@ -27,4 +28,14 @@ export function rawRequest(url: string, body: Buffer, headers: OutgoingHttpHeade
     });
     outgoing.end(body);
   });
+}
+
+/** A raw TCP client of the server at `url`, for what no HTTP client sends (headers alone, pipelined requests): what it has received so far, and when it closes. */
+export function rawClient(url: string) {
+  const client = connect(Number(new URL(url).port), "127.0.0.1");
+  let received = "";
+  client.on("data", (chunk: Buffer) => (received += chunk.toString()));
+  client.on("error", () => undefined);
+  const closed = new Promise<void>((resolve) => client.on("close", () => resolve()));
+  return { client, received: () => received, closed };
 }

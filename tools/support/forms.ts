@@ -53,3 +53,16 @@ export async function xrayFixtures(): Promise<{ label: "NORMAL" | "PNEUMONIA"; p
 export function anyXray(): Promise<Buffer> {
   return readFile(join(FIXTURES, "xrays", "PNEUMONIA", "person1247_virus_2115.jpeg"));
 }
+
+/** ../shared/data/originals beside the repository: 64 full-resolution X-rays, as a clinic would upload them. */
+export const ORIGINALS = join(import.meta.dirname, "..", "..", "..", "shared", "data", "originals");
+
+/** Every image of a folder holding NORMAL/ and PNEUMONIA/ (the originals, by default), in a fixed order. */
+export async function readOriginals(dir = ORIGINALS): Promise<{ name: string; bytes: Buffer }[]> {
+  const images = [];
+  for (const label of ["NORMAL", "PNEUMONIA"]) {
+    const folder = join(dir, label);
+    for (const name of (await readdir(folder)).sort()) images.push({ name, bytes: await readFile(join(folder, name)) });
+  }
+  return images;
+}

@@ -1,0 +1,174 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { TemporarilyUnavailableError } from "../../lambda/core/errors.js";
+import { AdmissionControl, SHED_REASONS, type Admission, type ShedReason } from "../../lambda/server/admission-control.js";
+
+// The clock is the test's, so the measured time per image is exactly what the test makes it.
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function control(maxWaitMs: number, maxInFlight = 1000, saturated = () => true) {
+  const shed: ShedReason[] = [];
+  const admission = new AdmissionControl({ maxInFlight, maxWaitMs, saturated }, { onAdmitted: () => undefined, onAdmissionWait: () => undefined, onShed: (reason) => shed.push(reason) });
+  return { admission, shed };
+}
+
+/** Admits a request of `images` images and starts classifying them, as the server does once its form is read. */
+function classifying(admission: AdmissionControl, images: number): Admission {
+  const admitted = admission.admit(images);
+  admitted.holdFor(images);
+  return admitted;
+}
+
+/** Answers `count` single-image requests one after another, `msEach` apart: the server's measured pace. */
+function answerAtPace(admission: AdmissionControl, count: number, msEach: number): void {
+  const admitted: Admission[] = Array.from({ length: count + 1 }, () => classifying(admission, 1));
+  for (const one of admitted.slice(0, count)) {
+    vi.advanceTimersByTime(msEach);
+    one.imageDone(false);
+  }
+  // The last stays in flight, so the server is still busy and the window measured only answers.
+  admitted.at(-1)!.imageDone(false);
+}
+
+/** Admits one image; the 503 if it is refused. */
+function refusalOfOne(admission: AdmissionControl): TemporarilyUnavailableError | undefined {
+  try {
+    admission.admit(1);
+    return undefined;
+  } catch (error) {
+    return error as TemporarilyUnavailableError;
+  }
+}
+
+describe("AdmissionControl", () => {
+  it("admits only while the images in flight and the request's own fit the budget at the measured time per image", () => {
+    // Prepare: 20 ms an image measured under load, a 3 s budget: room for 150 images
+    const { admission, shed } = control(3000);
+    answerAtPace(admission, 32, 20);
+    // Act
+    let admitted = 0;
+    let refusal;
+    while (!(refusal = refusalOfOne(admission))) admitted++;
+    // Assess
+    expect(admitted).toBe(150);
+    expect(refusal.status).toBe(503);
+    expect(refusal.code).toBe("OVERLOADED");
+    expect(refusal.message).toMatch(/about 3020 ms to answer this request, over its 3000 ms budget \(QUEUE_MAX_WAIT_MS\)/);
+    // 150 images at 20 ms: the queue clears in 3 s.
+    expect(refusal.headers["retry-after"]).toBe("3");
+    expect(shed).toEqual([SHED_REASONS.overBudget]);
+  });
+
+  it("refuses a whole request whose images would not fit, and still admits a smaller one", () => {
+    // Prepare: 20 ms an image, a 1 s budget, 40 images in flight: room for 10 more
+    const { admission } = control(1000);
+    answerAtPace(admission, 32, 20);
+    for (let i = 0; i < 40; i++) admission.admit(1);
+    // Act
+    const batchOf11 = () => admission.admit(11);
+    const batchOf10 = () => admission.admit(10);
+    // Assess
+    expect(batchOf11).toThrow(/over its 1000 ms budget/);
+    expect(batchOf10).not.toThrow();
+  });
+
+  it("holds a lightly loaded server to the count bound only: one-at-a-time latency says nothing of capacity", () => {
+    // Prepare: 200 ms an image, but never an image waiting for a worker
+    const { admission } = control(1000, 64, () => false);
+    answerAtPace(admission, 32, 200);
+    // Act
+    let admitted = 0;
+    let refusal;
+    while (!(refusal = refusalOfOne(admission))) admitted++;
+    // Assess: the count bound, not 1000 ms / 200 ms = 5
+    expect(admitted).toBe(64);
+    expect(refusal.message).toMatch(/at its limit of 64 images in progress/);
+  });
+
+  it("admits a request of any size into an idle server", () => {
+    // Prepare: 100 ms an image and a 1 s budget: 32 images would take 3.2 s
+    const { admission } = control(1000);
+    answerAtPace(admission, 32, 100);
+    // Act
+    const batch = () => admission.admit(32);
+    // Assess
+    expect(batch).not.toThrow();
+  });
+
+  it("aborts an admission's signal with a 503 once the budget runs out, and counts it as shed only when an image is dropped", () => {
+    // Prepare
+    const { admission, shed } = control(1000);
+    const admitted = classifying(admission, 2);
+    // Act
+    vi.advanceTimersByTime(999);
+    const abortedEarly = admitted.signal.aborted;
+    vi.advanceTimersByTime(1);
+    // Assess
+    expect(abortedEarly).toBe(false);
+    expect(admitted.signal.aborted).toBe(true);
+    expect(admitted.signal.reason).toMatchObject({ status: 503, code: "OVERLOADED", message: expect.stringMatching(/waited out its 1000 ms budget/) });
+    expect(shed).toEqual([]);
+    admitted.imageDone(true);
+    admitted.imageDone(true);
+    expect(shed).toEqual([SHED_REASONS.expired]);
+    expect(admission.admitted).toBe(0);
+  });
+
+  it("takes the rest of a batch's places once its form is read, refusing them whole past the budget", () => {
+    // Prepare: 20 ms an image, a 1 s budget, 30 images in flight and a batch admitted from its headers with one place
+    const { admission } = control(1000);
+    answerAtPace(admission, 32, 20);
+    for (let i = 0; i < 30; i++) admission.admit(1);
+    const fits = admission.admit(1);
+    const tooLarge = admission.admit(1);
+    // Act
+    fits.holdFor(10);
+    const refused = (() => {
+      try {
+        tooLarge.holdFor(20);
+      } catch (error) {
+        return error;
+      }
+    })();
+    tooLarge.release();
+    // Assess: 30 + 10 + 1 in flight; the 19 more of the second batch would have made 60 (1.2 s)
+    expect(refused).toMatchObject({ status: 503, code: "OVERLOADED" });
+    expect(admission.admitted).toBe(40);
+  });
+
+  it("gives back the places of a request admitted from its headers whose body never came, once its budget runs out", () => {
+    // Prepare
+    const { admission, shed } = control(1000);
+    const admitted = admission.admit(1);
+    // Act
+    vi.advanceTimersByTime(1000);
+    const late = () => admitted.holdFor(1);
+    // Assess
+    expect(admission.admitted).toBe(0);
+    expect(late).toThrow(/waited out its 1000 ms budget/);
+    expect(shed).toEqual([SHED_REASONS.expired]);
+  });
+
+  it("holds requests that find no room in their order, admits each as room frees, and refuses those still waiting after half the budget", async () => {
+    // Prepare: room for two images, both taken
+    const { admission, shed } = control(1000, 2);
+    const first = classifying(admission, 1);
+    classifying(admission, 1);
+    const third = admission.admitWhenRoom(1);
+    const fourth = admission.admitWhenRoom(1).catch((error: unknown) => error);
+    // Act
+    first.imageDone(false);
+    const admittedThird = await third;
+    vi.advanceTimersByTime(500);
+    // Assess
+    expect(admittedThird.signal.aborted).toBe(false);
+    expect(await fourth).toMatchObject({ status: 503, code: "OVERLOADED", message: expect.stringMatching(/at its limit of 2 images in progress/) });
+    expect(admission.admitted).toBe(2);
+    expect(admission.waitingRequests).toBe(0);
+    expect(shed).toEqual([SHED_REASONS.queueFull]);
+  });
+});
