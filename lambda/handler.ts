@@ -35,7 +35,9 @@ export function createHandler(host: ApiHost): ProxyHandler {
   // The invocation a classification belongs to: `npm start` runs several at once through one handler.
   const invocation = new AsyncLocalStorage<Context>();
   const timeGuard = new RemainingTimeGuard();
-  const images = async () => timeGuard.guard(await inProcessImages(), () => invocation.getStore()?.getRemainingTimeInMillis() ?? Infinity);
+  // Lambda's context always has getRemainingTimeInMillis; a hand-made one (a script, a test harness) may not: no deadline then.
+  const remainingMs = () => invocation.getStore()?.getRemainingTimeInMillis?.() ?? Infinity;
+  const images = async () => timeGuard.guard(await inProcessImages(), remainingMs);
   const app = createApp({ images, observe: (outcome) => metrics.publishOutcome(outcome) }, host);
   return async (event: ApiGatewayEvent, context: Context): Promise<ApiGatewayResult> => {
     logger.addContext(context);

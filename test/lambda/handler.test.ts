@@ -36,6 +36,16 @@ describe.each(EVENT_VERSIONS)("handler with %s events", (_name, buildEvent) => {
     expect(json.model).toEqual({ name: "pneumonia-cnn", version: expect.any(String) });
   });
 
+  it("classifies for a hand-made context without getRemainingTimeInMillis, as a script passes, as if it had no deadline", async () => {
+    // Prepare
+    const event = buildEvent(await xrayRequest());
+    const { getRemainingTimeInMillis: _, ...withoutDeadline } = lambdaContext;
+    // Act
+    const result = await handler(event, withoutDeadline as typeof lambdaContext);
+    // Assess
+    expect(result.statusCode).toBe(200);
+  });
+
   it("reads explain from the query string: true adds the heatmap, another value is 400", async () => {
     // Act
     const explained = await invoke(buildEvent(await xrayRequest({ query: { explain: ["true"] } })));
