@@ -5,7 +5,7 @@
  */
 import { startBatchingServer } from "./server/batching-server.js";
 import { serverConfigFromEnv } from "./server/server-config.js";
-import { siblingWorkerUrl } from "./server/worker-thread.js";
+import { siblingWorkerUrl } from "./core/worker-thread.js";
 import { exitIfCannotListen, reportModelUnavailable, stopOnSignal } from "./adapters/entry-point.js";
 import { ModelUnavailableError } from "./core/errors.js";
 import { logger } from "./core/logger.js";

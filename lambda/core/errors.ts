@@ -162,7 +162,7 @@ export class NotAChestXrayError extends ApiError {
       ERROR_CODES.notAChestXray,
       `This image does not look like a frontal chest X-ray of a child, the only images the model was trained on ` +
         `(its distance from them is ${verdict.score.toFixed(1)}, over the limit of ${verdict.threshold.toFixed(1)}), ` +
-        `so it will not be classified. Send a frontal (PA or AP) pediatric chest X-ray as a JPEG or PNG, uncropped and upright.`,
+        `so it will not be classified. Send a frontal (PA or AP) pediatric chest X-ray as a JPEG, PNG or DICOM file, uncropped and upright.`,
       options,
     );
   }

@@ -2,7 +2,7 @@ import type { Worker } from "node:worker_threads";
 import { logger } from "../core/logger.js";
 import type { Classification, OnnxModel, ExecutionProviderName } from "../core/model/onnx-model.js";
 import type { ModelManifest } from "../core/model/manifest.js";
-import { startReadyWorker } from "./worker-thread.js";
+import { startReadyWorker } from "../core/worker-thread.js";
 import { ModelLoadError } from "../core/model/model-load-error.js";
 
 /** What the inference worker is started with. */

@@ -1,5 +1,5 @@
 import type { Worker } from "node:worker_threads";
-import { startReadyWorker } from "./worker-thread.js";
+import { startReadyWorker } from "../core/worker-thread.js";
 import {
   ERROR_CODES,
   InternalError,

@@ -26,7 +26,7 @@ const BARE_ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
 const EXTERNAL_PACKAGES = ["onnxruntime-node"];
 /**
  * Named in the text of the bundles but never imported from them: tsx, in the bootstrap that starts a worker
- * thread from a .ts module in development (lambda/server/worker-thread.ts); the bundles' workers are .mjs.
+ * thread from a .ts module in development (lambda/core/worker-thread.ts); the bundles' workers are .mjs.
  */
 const DEVELOPMENT_ONLY = ["tsx"];
 /** The pages and some of their files, which each image must serve from its own folder. */

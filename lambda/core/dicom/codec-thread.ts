@@ -1,7 +1,7 @@
 import type { Worker } from "node:worker_threads";
 import { IMAGE_LIMITS } from "../limits.js";
 import { apiErrorFromData, UnusableImageError, type ApiErrorData } from "../errors.js";
-import { siblingWorkerUrl, startReadyWorker } from "../../server/worker-thread.js";
+import { siblingWorkerUrl, startReadyWorker } from "../worker-thread.js";
 import type { DicomImage } from "./read-dicom-image.js";
 import type { StoredWords } from "./codecs/frame-check.js";
 

@@ -24,7 +24,9 @@ function classifySizeRule(host: ApiHost): string {
   return `On this host the whole request may be at most ${limit}.${largerBodies ? ` Larger requests: ${largerBodies}.` : ""}`;
 }
 
-const unavailable = errorResponse("Not now: the model is loading or unavailable, the server is full or shutting down (see Retry-After)");
+const unavailable = errorResponse(
+  "Not now (see Retry-After): the model is loading or unavailable, the server is full or shutting down (OVERLOADED, MODEL_UNAVAILABLE), or a Lambda invocation has too little time left for the work (OUT_OF_TIME)",
+);
 
 const fileForm = (multiple: boolean) => ({
   required: true,

@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { describe, expect, it } from "vitest";
-import { startWorkerThread } from "../../../lambda/server/worker-thread.js";
+import { startWorkerThread } from "../../../lambda/core/worker-thread.js";
 import { MODEL_LOAD_FAILURES, ModelLoadError, modelUnavailableError } from "../../../lambda/core/model/model-load-error.js";
 import { ModelUnavailableError } from "../../../lambda/core/errors.js";
 

@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { logger } from "../core/logger.js";
+import { logger } from "./logger.js";
 
 /**
  * A worker thread running a module of lambda/. Worker threads do not inherit tsx's loader (tsx issue #354),
