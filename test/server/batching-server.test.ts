@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { startBatchingServer } from "../../lambda/server/batching-server.js";
 import { serverConfigFromEnv } from "../../lambda/server/server-config.js";
 import { SERVICE_METRICS } from "../../lambda/core/service-metrics.js";
-import { anyXray, encodeForm, imageForm, readOriginals } from "../../tools/support/forms.js";
+import { readFile } from "node:fs/promises";
+import { anyXray, encodeForm, imageForm, xrayFixtures } from "../../tools/support/forms.js";
 import { BATCH_LIMITS } from "../../lambda/core/limits.js";
 import { rawClient } from "../support/raw-request.js";
 
@@ -78,12 +79,17 @@ describe("startBatchingServer", () => {
   });
 
   it("drops the images of an admitted request that outlive QUEUE_MAX_WAIT_MS before they reach the model, each with 503 OVERLOADED", async () => {
-    // Prepare: one worker and a 200 ms budget from the headers: a full batch of originals takes it several times over
+    // Prepare: one worker and a 200 ms budget from the headers: a full batch of the full-resolution fixtures, each
+    // sent several times, takes it several times over
     const server = await startBatchingServer(serverConfigFromEnv({ PORT: "0", PREPROCESS_THREADS: "1", QUEUE_MAX_WAIT_MS: "200" }), WORKERS);
     try {
       await server.ready;
+      const fixtures = await Promise.all((await xrayFixtures()).map(async ({ name, path }) => ({ name, bytes: await readFile(path) })));
       const form = new FormData();
-      for (const image of (await readOriginals()).slice(0, BATCH_LIMITS.maxFiles)) form.append("file", new Blob([image.bytes], { type: "image/jpeg" }), image.name);
+      for (let i = 0; i < BATCH_LIMITS.maxFiles; i++) {
+        const { name, bytes } = fixtures[i % fixtures.length]!;
+        form.append("file", new Blob([bytes], { type: "image/jpeg" }), name);
+      }
       const { body, contentType } = await encodeForm(form);
       // Act
       const answer = await fetch(`${server.url}/pneumonia_classifier/batch`, { method: "POST", body, headers: { "content-type": contentType } });

@@ -14,7 +14,8 @@ import { toApiError } from "../../../lambda/core/errors.js";
 const FIXTURES = "test/fixtures/dicom";
 const BASE = join(FIXTURES, "chest/CR-MONO1-10-chest-no-meta.dcm");
 const SAMPLE = "test/fixtures/chest_xray/sample";
-const SHARED_CHEST = "/work/shared/data/dicom/chest";
+/** The real chest files beside the repository (../shared, as CI has it); the committed fixtures cover them where it is absent. */
+const SHARED_CHEST = join(import.meta.dirname, "..", "..", "..", "..", "shared", "data", "dicom", "chest");
 const LOSSY = /lossy|near/;
 
 let model: OnnxModel;
