@@ -14,9 +14,10 @@ export function decodeJpegBaseline(image: DicomImage): StoredWords {
   const frame = readJpegFrameHeader(image.pixelData);
   assertFrameMatches(image, frame, "JPEG");
   const precision = frame!.precision;
-  if ((precision !== 8 && precision !== 12) || (precision === 12) !== (image.bitsAllocated === 16)) {
+  // 12-bit samples need 16 bits allocated; 8-bit ones are read whatever the header allocates, as before.
+  if ((precision !== 8 && precision !== 12) || (precision === 12 && image.bitsAllocated !== 16)) {
     throw new UnusableImageError(
-      `The DICOM file's JPEG frame has ${precision}-bit samples where its header declares ${image.bitsAllocated} bits allocated; JPEG Baseline and Extended hold 8 bits in 8 or 12 bits in 16. The file is corrupt. Send the original file.`,
+      `The DICOM file's JPEG frame has ${precision}-bit samples where its header declares ${image.bitsAllocated} bits allocated; JPEG Baseline and Extended hold 8-bit samples, or 12-bit ones in 16 bits allocated. The file is corrupt. Send the original file.`,
     );
   }
   try {
