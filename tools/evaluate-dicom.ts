@@ -51,6 +51,7 @@ const TRANSCODES: [string, string, string[], boolean][] = [
   ["JPEG-LS near-lossless", "dcmcjpls", ["+en"], true],
   ["JPEG Lossless 14", "dcmcjpeg", ["+el"], false],
   ["JPEG Lossless SV1", "dcmcjpeg", ["+e1"], false],
+  ["JPEG Extended, lossy (12-bit above 8 bits stored)", "dcmcjpeg", ["+ee"], true],
   ["JPEG 2000 lossless", "gdcmconv", ["--j2k"], false],
   ["JPEG 2000 lossy", "gdcmconv", ["--j2k", "--lossy", "-r", "10"], true],
 ];

@@ -75,7 +75,7 @@ describe("handler properties", () => {
     return out;
   }
 
-  it.each(["cr-crop-j2k.dcm", "cr-crop-jpegls.dcm", "cr-crop-jpeg-lossless-sv1.dcm", "cr-crop-rle.dcm", "cr-crop-explicit-le.dcm"])(
+  it.each(["cr-crop-j2k.dcm", "cr-crop-jpegls.dcm", "cr-crop-jpeg-lossless-sv1.dcm", "cr-crop-jpeg-extended-12.dcm", "cr-crop-rle.dcm", "cr-crop-explicit-le.dcm"])(
     "answers any mutation of a DICOM file (%s) in a valid form with a result or a typed 4xx, and nothing escapes",
     async (name) => {
       // Prepare

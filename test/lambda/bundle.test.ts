@@ -86,6 +86,7 @@ describe("Lambda image (lambda/Dockerfile)", () => {
       "dicom-codec-worker.mjs",
       "index.mjs",
       "libjpeg-turbo-grey.wasm",
+      "libjpeg-turbo-grey12.wasm",
       "licenses",
       "models/pneumonia-cnn",
       "node_modules/onnxruntime-common",
@@ -106,7 +107,7 @@ describe("Lambda image (lambda/Dockerfile)", () => {
     expect(stages.at(-1)!.copies).toContainEqual(
       expect.objectContaining({
         from: "build",
-        sources: ["/build/dist/lambda/index.mjs", "/build/dist/lambda/dicom-codec-worker.mjs", "/build/dist/lambda/libjpeg-turbo-grey.wasm", "/build/dist/lambda/openjpegwasm_decode.wasm", "/build/dist/lambda/charlswasm_decode.wasm"],
+        sources: ["/build/dist/lambda/index.mjs", "/build/dist/lambda/dicom-codec-worker.mjs", "/build/dist/lambda/libjpeg-turbo-grey.wasm", "/build/dist/lambda/libjpeg-turbo-grey12.wasm", "/build/dist/lambda/openjpegwasm_decode.wasm", "/build/dist/lambda/charlswasm_decode.wasm"],
       }),
     );
   });
@@ -120,10 +121,10 @@ describe("Lambda image (lambda/Dockerfile)", () => {
     expect(packages).toEqual([...EXTERNAL_PACKAGES, ...OPTIONAL_REQUIRES, ...DEVELOPMENT_ONLY].sort());
   });
 
-  it("answers a JPEG 2000 and a JPEG-LS DICOM file from the task root alone, on the codec thread, the codecs' .wasm read from beside the bundle", async () => {
+  it("answers a JPEG 2000, a JPEG-LS and a 12-bit JPEG Extended DICOM file from the task root alone, the codecs' and the 12-bit libjpeg-turbo's .wasm read from beside the bundle", async () => {
     // Prepare: forms carrying the transcodes, as API Gateway would pass them
     const events = await Promise.all(
-      ["CR-MONO1-10-j2k.dcm", "CR-MONO1-10-jpegls.dcm"].map(async (name) => {
+      ["CR-MONO1-10-j2k.dcm", "CR-MONO1-10-jpegls.dcm", "CR-MONO1-10-jpeg-extended-12.dcm"].map(async (name) => {
         const form = new FormData();
         form.append("file", new Blob([await readFile(join(ROOT, "test/fixtures/dicom/transcodes", name))]), name);
         const { body, contentType } = await encodeForm(form);
@@ -157,6 +158,7 @@ describe("Lambda image (lambda/Dockerfile)", () => {
     // Assess: decoded and answered (the gate refuses this adult's X-ray; a decoding failure would be UNUSABLE_IMAGE)
     expect(child.status, child.stderr).toBe(0);
     const results = JSON.parse(child.stdout.split("\n").find((line) => line.startsWith("RESULT "))!.slice("RESULT ".length)) as { body: string }[];
+    expect(results).toHaveLength(3);
     for (const result of results) expect(JSON.parse(result.body), result.body).toMatchObject({ error: { code: "NOT_A_CHEST_XRAY" } });
   });
 
@@ -236,6 +238,7 @@ describe("GPU image (lambda/Dockerfile.gpu), run on the CPU", () => {
       "gpu-server.mjs",
       "inference-worker.mjs",
       "libjpeg-turbo-grey.wasm",
+      "libjpeg-turbo-grey12.wasm",
       "licenses",
       "models/pneumonia-cnn",
       "node_modules/onnxruntime-common",

@@ -15,7 +15,7 @@ const IMAGE_RULES =
   `at least ${IMAGE_LIMITS.minSide} pixels a side. The type is judged by the file's bytes, whatever the part's declared type ` +
   `(application/dicom, application/octet-stream or none). A DICOM file (with or without its 128-byte preamble and file meta) must be ` +
   `a single-frame greyscale radiograph (CR, DX, or a DX-like secondary capture; MONOCHROME1 or MONOCHROME2, 8 to 16 bits stored) in one of: ` +
-  `${READ_TRANSFER_SYNTAX_NAMES.join(", ")} (12-bit JPEG Extended excepted). It is rendered as a viewer shows it (rescale, the first window or ` +
+  `${READ_TRANSFER_SYNTAX_NAMES.join(", ")} (JPEG Baseline with 8-bit samples, JPEG Extended with 8 or 12). It is rendered as a viewer shows it (rescale, the first window or ` +
   `the VOI LUT, else the full range of its values; MONOCHROME1 and Presentation LUT Shape INVERSE inverted)`;
 
 /** The classify route's size rule on a host: its own body limit, and where larger bodies go. */

@@ -1,6 +1,8 @@
 /*
  * Grey, shrink-on-load JPEG decoding for the pneumonia classifier, built on libjpeg-turbo's libjpeg API and
  * compiled to WebAssembly by build.sh. Loaded by lambda/core/model/libjpeg-turbo/scaled-jpeg-decoder.ts.
+ * build.sh compiles it twice: against the 8-bit libjpeg (JSAMPLE is a byte) and the 12-bit one (JSAMPLE is a
+ * 16-bit short holding 0..4095, for DICOM's JPEG Extended frames), so the sample type is JSAMPLE throughout.
  *
  * Errors never end the program: libjpeg's error_exit longjmps back to the exported function, which destroys
  * the decompressor, frees what it allocated and returns a failure, so the instance stays usable. Nothing is
@@ -120,17 +122,17 @@ EXPORT int jd_read_header(const unsigned char *data, unsigned long size, int *in
 }
 
 /*
- * Decodes to 8-bit grey (the Y channel of a YCbCr JPEG: libjpeg skips the chroma components entirely) at
+ * Decodes to grey JSAMPLEs (the Y channel of a YCbCr JPEG: libjpeg skips the chroma components entirely) at
  * 1/scale_denom of the size in the DCT domain (scale_denom 1, 2, 4 or 8; each side rounded up), allocating
  * no more than max_memory bytes for libjpeg's own buffers (0: no limit). Fills info (JD_INFO_LENGTH int32s)
  * and returns the output_width x output_height pixels, row after row, to be freed with free(); or NULL with
  * the reason in jd_error_message().
  */
-EXPORT unsigned char *jd_decode_grey(const unsigned char *data, unsigned long size, int scale_denom, int flags,
+EXPORT JSAMPLE *jd_decode_grey(const unsigned char *data, unsigned long size, int scale_denom, int flags,
                                      long max_memory, int *info) {
   struct jpeg_decompress_struct cinfo;
   struct error_manager err;
-  unsigned char *volatile pixels = NULL;
+  JSAMPLE *volatile pixels = NULL;
   JSAMPROW *volatile rows = NULL;
   set_up_errors(&cinfo, &err, flags & JD_FAIL_ON_WARNING);
   jpeg_create_decompress(&cinfo);
@@ -157,7 +159,7 @@ EXPORT unsigned char *jd_decode_grey(const unsigned char *data, unsigned long si
   JDIMENSION width = cinfo.output_width, height = cinfo.output_height;
   if (cinfo.output_components != 1) ERREXIT(&cinfo, JERR_CONVERSION_NOTIMPL);
   if ((unsigned long long)width * height > INT_MAX) ERREXIT1(&cinfo, JERR_OUT_OF_MEMORY, 98);
-  pixels = malloc((size_t)width * height);
+  pixels = malloc((size_t)width * height * sizeof(JSAMPLE));
   rows = malloc(sizeof(JSAMPROW) * height);
   if (pixels == NULL || rows == NULL) ERREXIT1(&cinfo, JERR_OUT_OF_MEMORY, 99);
   for (JDIMENSION y = 0; y < height; y++) rows[y] = pixels + (size_t)y * width;

@@ -8,7 +8,9 @@ import { readFileSync } from "node:fs";
  *
  * One WebAssembly instance per thread (module state is per thread, so each worker thread builds its own);
  * compiled and instantiated synchronously on first use or by {@link warmScaledJpegDecoder}. Every call is
- * synchronous. A corrupt JPEG is a {@link JpegDecodeError} and leaves the instance usable: libjpeg's fatal
+ * synchronous. A second build of the same source with 12-bit samples (libjpeg-turbo 2.1 builds one precision or
+ * the other) decodes DICOM's 12-bit JPEG Extended frames, {@link decodeGrey12}; it is compiled only when the first
+ * such frame arrives. A corrupt JPEG is a {@link JpegDecodeError} and leaves the instance usable: libjpeg's fatal
  * errors longjmp back to the exported C function, which cleans up and returns a failure.
  */
 
@@ -111,8 +113,16 @@ const LIBJPEG_MAX_MEMORY = 192 * 1024 * 1024;
  */
 const RECYCLE_ABOVE_BYTES = 64 * 1024 * 1024;
 
-let compiled: object | undefined;
-let current: DecoderExports | undefined;
+/** One build's compiled module and its current instance, both made on first use. */
+interface Build {
+  /** The .wasm, beside this module (or beside the bundle, where npm run build copies it). */
+  url: URL;
+  compiled?: object;
+  current?: DecoderExports;
+}
+
+const EIGHT_BIT: Build = { url: new URL("./libjpeg-turbo-grey.wasm", import.meta.url) };
+const TWELVE_BIT: Build = { url: new URL("./libjpeg-turbo-grey12.wasm", import.meta.url) };
 
 /** Only what libjpeg's unused default error printer and exit() link in (never called), and Wasm setjmp's helpers. */
 function importsFor(): WasmImports {
@@ -137,18 +147,18 @@ function importsFor(): WasmImports {
   };
 }
 
-function decoder(): DecoderExports {
-  if (current) return current;
-  compiled ??= new wasmApi.Module(readFileSync(new URL("./libjpeg-turbo-grey.wasm", import.meta.url)));
-  const exports = new wasmApi.Instance(compiled, importsFor()).exports as DecoderExports;
+function decoder(build: Build): DecoderExports {
+  if (build.current) return build.current;
+  build.compiled ??= new wasmApi.Module(readFileSync(build.url));
+  const exports = new wasmApi.Instance(build.compiled, importsFor()).exports as DecoderExports;
   exports._initialize();
-  current = exports;
+  build.current = exports;
   return exports;
 }
 
-/** Compiles and instantiates the decoder on this thread now, so the first image does not pay for it. */
+/** Compiles and instantiates the 8-bit decoder on this thread now, so the first image does not pay for it. */
 export function warmScaledJpegDecoder(): void {
-  decoder();
+  decoder(EIGHT_BIT);
 }
 
 function cString(wasm: DecoderExports, pointer: number): string {
@@ -167,8 +177,8 @@ function failure(wasm: DecoderExports, what: string): JpegDecodeError {
  * decode gets a fresh one, and is thrown as a JpegDecodeError for this image; memory grown past
  * RECYCLE_ABOVE_BYTES drops it too.
  */
-function withInput<T>(bytes: Uint8Array, use: (wasm: DecoderExports, data: number, info: number) => T): T {
-  const wasm = decoder();
+function withInput<T>(build: Build, bytes: Uint8Array, use: (wasm: DecoderExports, data: number, info: number) => T): T {
+  const wasm = decoder(build);
   // The bytes, then the info array at the next multiple of 4.
   const data = wasm.malloc(bytes.byteLength + 3 + INFO.length * 4);
   if (data === 0) throw new JpegDecodeError(`The JPEG (${bytes.byteLength} bytes) does not fit in the decoder's memory.`);
@@ -178,12 +188,12 @@ function withInput<T>(bytes: Uint8Array, use: (wasm: DecoderExports, data: numbe
     return use(wasm, data, info);
   } catch (error) {
     if (error instanceof JpegDecodeError) throw error;
-    current = undefined;
+    build.current = undefined;
     throw new JpegDecodeError(`The JPEG broke the decoder, which was restarted (${String(error)}).`, undefined, { cause: error });
   } finally {
-    if (current === wasm) {
+    if (build.current === wasm) {
       wasm.free(data);
-      if (wasm.memory.buffer.byteLength > RECYCLE_ABOVE_BYTES) current = undefined;
+      if (wasm.memory.buffer.byteLength > RECYCLE_ABOVE_BYTES) build.current = undefined;
     }
   }
 }
@@ -208,18 +218,21 @@ function readHeaderAt(wasm: DecoderExports, data: number, size: number, info: nu
 
 /** Reads a JPEG's size, components and mode from its header, decoding no pixels. */
 export function readJpegHeader(bytes: Uint8Array): JpegHeader {
-  return withInput(bytes, (wasm, data, info) => readHeaderAt(wasm, data, bytes.byteLength, info));
+  return withInput(EIGHT_BIT, bytes, (wasm, data, info) => readHeaderAt(wasm, data, bytes.byteLength, info));
 }
 
 /**
- * Decodes a JPEG to 8-bit grey at the largest reduction (1/1, 1/2, 1/4 or 1/8, see {@link scaleFor}) that keeps
- * it at least minWidth x minHeight. Grey is libjpeg's own conversion: the Y channel of a YCbCr JPEG, the
- * single channel of a grey one. Throws a {@link JpegDecodeError} for anything libjpeg refuses (corrupt,
- * truncated, 12-bit, CMYK, ...) or a header declaring more than maxPixels; the decoder stays usable.
+ * Decodes with `build` at the largest reduction that keeps the image at least minWidth x minHeight, the samples
+ * copied out of the instance as `Samples` (one element a sample: bytes for the 8-bit build, words for the 12-bit).
  */
-export function decodeGreyScaled(bytes: Uint8Array, options: ScaledDecodeOptions): ScaledGreyImage {
+function decodeWith<Samples extends Uint8Array | Uint16Array>(
+  build: Build,
+  samples: new (buffer: ArrayBuffer, offset: number, length: number) => Samples,
+  bytes: Uint8Array,
+  options: ScaledDecodeOptions,
+): { width: number; height: number; data: Samples; scale: JpegScale } {
   const { minWidth, minHeight, maxPixels = DEFAULT_MAX_PIXELS, failOnWarning = true } = options;
-  return withInput(bytes, (wasm, data, info) => {
+  return withInput(build, bytes, (wasm, data, info) => {
     const header = readHeaderAt(wasm, data, bytes.byteLength, info);
     if (header.width * header.height > maxPixels) {
       throw new JpegDecodeError(
@@ -232,8 +245,35 @@ export function decodeGreyScaled(bytes: Uint8Array, options: ScaledDecodeOptions
     const values = readInfo(wasm, info);
     const width = values[INFO.outputWidth]!;
     const height = values[INFO.outputHeight]!;
-    const grey = new Uint8Array(wasm.memory.buffer, pixels, width * height).slice();
+    const grey = new samples(wasm.memory.buffer, pixels, width * height).slice() as Samples;
     wasm.free(pixels);
     return { width, height, data: grey, scale };
   });
+}
+
+/**
+ * Decodes a JPEG to 8-bit grey at the largest reduction (1/1, 1/2, 1/4 or 1/8, see {@link scaleFor}) that keeps
+ * it at least minWidth x minHeight. Grey is libjpeg's own conversion: the Y channel of a YCbCr JPEG, the
+ * single channel of a grey one. Throws a {@link JpegDecodeError} for anything libjpeg refuses (corrupt,
+ * truncated, 12-bit, CMYK, ...) or a header declaring more than maxPixels; the decoder stays usable.
+ */
+export function decodeGreyScaled(bytes: Uint8Array, options: ScaledDecodeOptions): ScaledGreyImage {
+  return decodeWith(EIGHT_BIT, Uint8Array, bytes, options);
+}
+
+/** A decoded 12-bit grey image: one 16-bit word a pixel holding 0..4095, row after row, no padding. */
+export interface Grey12Image {
+  width: number;
+  height: number;
+  data: Uint16Array;
+}
+
+/**
+ * Decodes a JPEG with 12-bit samples (SOF1, as DICOM's JPEG Extended stores more than 8 bits) to 12-bit grey at
+ * full size, with the 12-bit build; refusals as {@link decodeGreyScaled}'s (an 8-bit JPEG is refused, "Unsupported
+ * JPEG data precision 8").
+ */
+export function decodeGrey12(bytes: Uint8Array, options: Pick<ScaledDecodeOptions, "maxPixels" | "failOnWarning"> = {}): Grey12Image {
+  const { width, height, data } = decodeWith(TWELVE_BIT, Uint16Array, bytes, { ...options, minWidth: Infinity, minHeight: Infinity });
+  return { width, height, data };
 }

@@ -5,6 +5,7 @@ import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   JpegDecodeError,
+  decodeGrey12,
   decodeGreyScaled,
   readJpegHeader,
   scaleFor,
@@ -197,6 +198,22 @@ describe("decodeGreyScaled", () => {
     // Assess
     expect(attempt).toThrow(JpegDecodeError);
     expect(attempt).toThrow(/precision 12/);
+  });
+
+  it("decodes a 12-bit JPEG with the 12-bit build to its 0..4095 gradient, and refuses an 8-bit one there", async () => {
+    // Prepare: the fixture's samples are (x * 64 + y) % 4096 (fixtures/README.md)
+    const twelveBit = await readFile(join(import.meta.dirname, "fixtures", "twelve-bit.jpeg"));
+    const gradient = Uint16Array.from({ length: 64 * 64 }, (_, i) => ((i % 64) * 64 + Math.floor(i / 64)) % 4096);
+    const xray = await anyXray();
+    // Act
+    const decoded = decodeGrey12(twelveBit);
+    const eightBit = () => decodeGrey12(xray);
+    // Assess
+    expect([decoded.width, decoded.height, decoded.data.length]).toEqual([64, 64, 64 * 64]);
+    expect(decoded.data).toBeInstanceOf(Uint16Array);
+    expect(difference(decoded.data, gradient).mean).toBeLessThan(16);
+    expect(eightBit).toThrow(/precision 8/);
+    expect(decodeGreyScaled(xray, TWICE_THE_INPUT).width).toBeGreaterThanOrEqual(256);
   });
 
   it("refuses truncated JPEGs, random bytes and corrupt scans, 100 times each, and decodes a valid X-ray after", async () => {
