@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Context } from "aws-lambda";
 import { createApp } from "./core/http/app.js";
-import { API_HOSTS, type ApiHost } from "./core/http/api-host.js";
+import { lambdaHost, type ApiHost } from "./core/http/api-host.js";
 import { inProcessModel } from "./core/model/in-process-model.js";
 import { inProcessImageClassifier, type ImageClassifier } from "./core/model/image-classifier.js";
 import { warmUpPreprocessing } from "./core/model/preprocess.js";
@@ -59,4 +59,4 @@ export function createHandler(host: ApiHost): ProxyHandler {
 }
 
 /** Lambda entry point for API Gateway REST (payload 1.0) and HTTP API (payload 2.0) proxy integrations. */
-export const handler = createHandler(API_HOSTS.lambda);
+export const handler = createHandler(lambdaHost(process.env));

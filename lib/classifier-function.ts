@@ -7,6 +7,7 @@ import { DEFAULT_LOG_RETENTION } from "./log-retention.js";
 import { checkInteger, checkNotAbove, withDefaults } from "./construct-props.js";
 import { LAMBDA_FUNCTION } from "../lambda/core/limits.js";
 import { SERVICE_METRICS } from "../lambda/core/service-metrics.js";
+import { GPU_ROUTE_ENV } from "../lambda/core/http/api-host.js";
 
 export interface ClassifierFunctionProps {
   /** Docker build context: the repository root, which holds lambda/Dockerfile, the code and the model. */
@@ -21,6 +22,11 @@ export interface ClassifierFunctionProps {
   readonly provisionedConcurrency?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Whether the API routes /gpu/ to the batching server, so the function's answers may send clients there
+   * (larger images, the batch route): the stack sets it from `-c gpu`. @default true
+   */
+  readonly gpuRoute?: boolean;
 }
 
 /** What ClassifierFunction builds with when a prop is left out. */
@@ -31,6 +37,7 @@ export const CLASSIFIER_FUNCTION_DEFAULTS = {
   reservedConcurrency: 50,
   provisionedConcurrency: 0,
   logRetention: DEFAULT_LOG_RETENTION,
+  gpuRoute: true,
 } as const;
 
 /** What ClassifierFunction accepts. */
@@ -92,7 +99,12 @@ export class ClassifierFunction extends Construct {
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       // The namespace turns the handler's CloudWatch metrics (EMF lines in its logs) on.
-      environment: { POWERTOOLS_SERVICE_NAME: "pneumonia-classifier", POWERTOOLS_LOG_LEVEL: "INFO", POWERTOOLS_METRICS_NAMESPACE: SERVICE_METRICS.namespace },
+      environment: {
+        POWERTOOLS_SERVICE_NAME: "pneumonia-classifier",
+        POWERTOOLS_LOG_LEVEL: "INFO",
+        POWERTOOLS_METRICS_NAMESPACE: SERVICE_METRICS.namespace,
+        [GPU_ROUTE_ENV]: String(resolved.gpuRoute),
+      },
     });
     Validations.of(this.function).acknowledge(
       {

@@ -34,9 +34,10 @@ export class PneumoniaClassifierStack extends Stack {
     super(scope, id, props);
     const { buildContext, options = {} } = props;
 
-    this.classifier = new ClassifierFunction(this, "Classifier", { ...options.classifier, buildContext });
+    const gpu = options.gpu ?? PNEUMONIA_CLASSIFIER_STACK_DEFAULTS.gpu;
+    this.classifier = new ClassifierFunction(this, "Classifier", { ...options.classifier, buildContext, gpuRoute: gpu });
 
-    if (options.gpu ?? PNEUMONIA_CLASSIFIER_STACK_DEFAULTS.gpu) {
+    if (gpu) {
       this.gpuService = new GpuService(this, "Gpu", {
         ...options.gpuService,
         buildContext,

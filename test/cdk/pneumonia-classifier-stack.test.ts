@@ -86,6 +86,15 @@ describe("PneumoniaClassifierStack", () => {
     expect(templates.lambdaOnly.findOutputs("GpuClassifierUrl")).toEqual({});
   });
 
+  it("tells the function whether the API has the /gpu/ routes, so its answers send clients there only when it has", () => {
+    // Prepare
+    const functionEnv = (value: string) => ({ PackageType: "Image", Environment: { Variables: Match.objectLike({ GPU_ROUTE: value }) } });
+
+    // Act & Assess
+    full.template.hasResourceProperties("AWS::Lambda::Function", functionEnv("true"));
+    lambdaOnly.template.hasResourceProperties("AWS::Lambda::Function", functionEnv("false"));
+  });
+
   it("carries the asset metadata sam local reads to build lambda/Dockerfile", () => {
     // Prepare
     const functionId = onlyId(full, "AWS::Lambda::Function", { PackageType: "Image" });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { handler } from "../../lambda/handler.js";
+import { createHandler, handler } from "../../lambda/handler.js";
+import { lambdaHost } from "../../lambda/core/http/api-host.js";
 import type { ApiGatewayEvent } from "../../lambda/adapters/api-gateway-event.js";
 import { httpApiEvent, lambdaContext, restApiEvent, type RequestSpec } from "../../tools/support/api-gateway-events.js";
 import { anyXray, imageForm } from "../../tools/support/forms.js";
@@ -131,6 +132,18 @@ describe.each(EVENT_VERSIONS)("handler with %s events", (_name, buildEvent) => {
     const description: string = json.paths["/pneumonia_classifier"].post.description;
     expect(description).toContain("On this host the whole request may be at most 4.49 MiB, the most that fits Lambda's 6 MiB invoke limit once base64-encoded.");
     expect(description).toContain("Larger requests: /gpu/pneumonia_classifier on this API, which takes up to 10 MiB.");
+  });
+
+  it("sends no client to /gpu in a deployment without the GPU service (GPU_ROUTE=false)", async () => {
+    // Prepare: the function as a `-c gpu=false` stack configures it
+    const alone = createHandler(lambdaHost({ GPU_ROUTE: "false" }));
+    const tooLarge = buildEvent({ headers: { "content-type": "multipart/form-data; boundary=x" }, body: Buffer.alloc(IMAGE_LIMITS.maxFileBytes + 1) });
+    // Act
+    const answers = await Promise.all([tooLarge, buildEvent({ method: "GET", path: "/metrics" }), buildEvent({ method: "GET", path: "/openapi.json" })].map((event) => alone(event, lambdaContext)));
+    // Assess
+    expect(answers.map((answer) => answer.statusCode)).toEqual([413, 404, 200]);
+    for (const answer of answers) expect(answer.body).not.toContain("/gpu");
+    expect(JSON.parse(answers[0]!.body ?? "").error.message).toMatch(/^The request body is over 4.49 MiB, .*; send a smaller image\.$/);
   });
 
   it("answers an unknown path with 404 and a wrong method with 405", async () => {

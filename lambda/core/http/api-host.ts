@@ -31,6 +31,8 @@ export const API_HOSTS = {
     maxBodyReason: LAMBDA_BODY_REASON,
     batchingServer: (path) => `/gpu${path} on this API`,
   },
+  /** The Lambda function of a deployment without the GPU service (`-c gpu=false`): nowhere else to send a client. */
+  lambdaAlone: { name: "lambda", routes: API_ROUTES, maxBodyBytes: FORM_LIMITS.maxLambdaBodyBytes, maxBodyReason: LAMBDA_BODY_REASON },
   /** `npm start`: the Lambda handler behind the local front, which reproduces the Lambda route's limits. */
   local: {
     name: "local",
@@ -42,6 +44,14 @@ export const API_HOSTS = {
   /** The batching server: `npm run start:gpu`, the GPU service. */
   batching: { name: "batching", routes: SERVER_ROUTES, maxBodyBytes: FORM_LIMITS.maxBodyBytes },
 } as const satisfies Record<string, ApiHost>;
+
+/** The Lambda function's environment variable that says whether the API has /gpu/ routes ("false": it has not). */
+export const GPU_ROUTE_ENV = "GPU_ROUTE";
+
+/** The Lambda function's host: with the /gpu/ routes unless its environment says the deployment has none. */
+export function lambdaHost(env: NodeJS.ProcessEnv): ApiHost {
+  return env[GPU_ROUTE_ENV] === "false" ? API_HOSTS.lambdaAlone : API_HOSTS.lambda;
+}
 
 /**
  * The classify route's body limit on a host in words, for its 413 and its documents: the limit with its
