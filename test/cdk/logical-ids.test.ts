@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Template } from "aws-cdk-lib/assertions";
-import { removeSynthesized, synthesize, type Synthesized } from "../support/synth.js";
+import { synthesizeBothStacks } from "../support/synth.js";
 
 /**
  * Resources CDK names after a hash of their content, on purpose: a new Lambda version and a new API deployment
@@ -21,20 +21,12 @@ function logicalIds(template: Template): { logicalId: string; Type: string }[] {
     .sort((a, b) => a.logicalId.localeCompare(b.logicalId));
 }
 
-let full: Synthesized;
-let lambdaOnly: Synthesized;
-
-beforeAll(() => {
-  full = synthesize();
-  lambdaOnly = synthesize({ gpu: "false" });
-});
-
-afterAll(removeSynthesized);
+const stacks = synthesizeBothStacks();
 
 describe("logical IDs", () => {
   it.each([
-    ["the full stack", () => full],
-    ["the Lambda-only stack", () => lambdaOnly],
+    ["the full stack", () => stacks.full],
+    ["the Lambda-only stack", () => stacks.lambdaOnly],
   ])("keeps every logical ID and type of %s", (_name, synthesized) => {
     // Prepare
     const { template } = synthesized();
@@ -48,7 +40,7 @@ describe("logical IDs", () => {
 
   it("keeps the function id the README's sam local invoke line names", () => {
     // Prepare
-    const { template } = full;
+    const { template } = stacks.full;
 
     // Act
     const resource = template.toJSON().Resources.ClassifierFunction1A3EEE90;

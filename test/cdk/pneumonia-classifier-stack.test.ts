@@ -1,22 +1,14 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Match } from "aws-cdk-lib/assertions";
-import { removeSynthesized, synthesize, type Synthesized } from "../support/synth.js";
+import { synthesize, synthesizeBothStacks, type Synthesized } from "../support/synth.js";
 import { cfnLint } from "../support/python-tools.js";
 import { API_ROUTES } from "../../lambda/core/http/routes.js";
 import { SERVICE_METRICS } from "../../lambda/core/service-metrics.js";
 
 const run = promisify(execFile);
-let full: Synthesized;
-let lambdaOnly: Synthesized;
-
-beforeAll(() => {
-  full = synthesize();
-  lambdaOnly = synthesize({ gpu: "false" });
-});
-
-afterAll(removeSynthesized);
+const stacks = synthesizeBothStacks();
 
 /** cfn-lint's exit code is a bit set: 2 errors, 4 warnings, 8 informational. */
 async function cfnLintErrors(templatePath: string): Promise<string> {
@@ -51,15 +43,15 @@ describe("PneumoniaClassifierStack", () => {
     // Prepare: beforeAll synthesized both stacks with the AwsSolutions pack, where an open finding fails synthesis.
 
     // Act
-    const stacks = [full, lambdaOnly].map(({ template }) => template.toJSON());
+    const templates = [stacks.full, stacks.lambdaOnly].map(({ template }) => template.toJSON());
 
     // Assess
-    for (const stack of stacks) expect(Object.keys(stack.Resources).length).toBeGreaterThan(0);
+    for (const template of templates) expect(Object.keys(template.Resources).length).toBeGreaterThan(0);
   });
 
   it.each([
-    ["the full stack", () => full],
-    ["the Lambda-only stack", () => lambdaOnly],
+    ["the full stack", () => stacks.full],
+    ["the Lambda-only stack", () => stacks.lambdaOnly],
   ])("passes cfn-lint with no errors for %s", async (_name, synthesized) => {
     // Prepare
     const { templatePath } = synthesized();
@@ -76,7 +68,7 @@ describe("PneumoniaClassifierStack", () => {
     const gpuTypes = ["AWS::ECS::Cluster", "AWS::EC2::VPC", "AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::ApiGateway::VpcLink", "AWS::AutoScaling::AutoScalingGroup"];
 
     // Act
-    const templates = { full: full.template, lambdaOnly: lambdaOnly.template };
+    const templates = { full: stacks.full.template, lambdaOnly: stacks.lambdaOnly.template };
 
     // Assess
     for (const type of gpuTypes) {
@@ -91,16 +83,16 @@ describe("PneumoniaClassifierStack", () => {
     const functionEnv = (value: string) => ({ PackageType: "Image", Environment: { Variables: Match.objectLike({ GPU_ROUTE: value }) } });
 
     // Act & Assess
-    full.template.hasResourceProperties("AWS::Lambda::Function", functionEnv("true"));
-    lambdaOnly.template.hasResourceProperties("AWS::Lambda::Function", functionEnv("false"));
+    stacks.full.template.hasResourceProperties("AWS::Lambda::Function", functionEnv("true"));
+    stacks.lambdaOnly.template.hasResourceProperties("AWS::Lambda::Function", functionEnv("false"));
   });
 
   it("carries the asset metadata sam local reads to build lambda/Dockerfile", () => {
     // Prepare
-    const functionId = onlyId(full, "AWS::Lambda::Function", { PackageType: "Image" });
+    const functionId = onlyId(stacks.full, "AWS::Lambda::Function", { PackageType: "Image" });
 
     // Act
-    const { Metadata: metadata } = full.template.toJSON().Resources[functionId];
+    const { Metadata: metadata } = stacks.full.template.toJSON().Resources[functionId];
 
     // Assess
     expect(metadata).toMatchObject({
@@ -112,16 +104,16 @@ describe("PneumoniaClassifierStack", () => {
 
   it("routes every core route to the function's live alias", () => {
     // Prepare
-    const aliasId = onlyId(full, "AWS::Lambda::Alias", { Name: "live" });
+    const aliasId = onlyId(stacks.full, "AWS::Lambda::Alias", { Name: "live" });
 
     // Act
-    const { template } = full;
+    const { template } = stacks.full;
 
     // Assess
     for (const route of Object.values(API_ROUTES)) {
       template.hasResourceProperties("AWS::ApiGateway::Method", {
         HttpMethod: route.method,
-        ResourceId: resourceOfPath(full, route.path),
+        ResourceId: resourceOfPath(stacks.full, route.path),
         Integration: Match.objectLike({ Type: "AWS_PROXY", Uri: { "Fn::Join": ["", Match.arrayWith([{ Ref: aliasId }])] } }),
       });
     }
@@ -129,10 +121,10 @@ describe("PneumoniaClassifierStack", () => {
 
   it("reaches the GPU service's NLB through the API's VPC link", () => {
     // Prepare
-    const loadBalancerId = onlyId(full, "AWS::ElasticLoadBalancingV2::LoadBalancer");
+    const loadBalancerId = onlyId(stacks.full, "AWS::ElasticLoadBalancingV2::LoadBalancer");
 
     // Act
-    const { template } = full;
+    const { template } = stacks.full;
 
     // Assess
     template.hasResourceProperties("AWS::ApiGateway::VpcLink", { TargetArns: [{ Ref: loadBalancerId }] });
@@ -146,10 +138,10 @@ describe("PneumoniaClassifierStack", () => {
 
   it("adds a GPU task when the classifier function throttles", () => {
     // Prepare
-    const functionId = onlyId(full, "AWS::Lambda::Function", { PackageType: "Image" });
+    const functionId = onlyId(stacks.full, "AWS::Lambda::Function", { PackageType: "Image" });
 
     // Act
-    const { template } = full;
+    const { template } = stacks.full;
 
     // Assess
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
@@ -164,28 +156,28 @@ describe("PneumoniaClassifierStack", () => {
 
   it("publishes a version of the function on each deploy and shifts the live alias to it by CodeDeploy canary, rolled back by the 5xx and failure alarms", () => {
     // Prepare
-    const aliasId = onlyId(full, "AWS::Lambda::Alias", { Name: "live" });
-    const groupId = onlyId(full, "AWS::CodeDeploy::DeploymentGroup");
-    const rollbackAlarms = ["Api5xxRate", "LambdaFailures"].map((name) => onlyId(full, "AWS::CloudWatch::Alarm", { AlarmName: `PneumoniaClassifier-${name}` }));
+    const aliasId = onlyId(stacks.full, "AWS::Lambda::Alias", { Name: "live" });
+    const groupId = onlyId(stacks.full, "AWS::CodeDeploy::DeploymentGroup");
+    const rollbackAlarms = ["Api5xxRate", "LambdaFailures"].map((name) => onlyId(stacks.full, "AWS::CloudWatch::Alarm", { AlarmName: `PneumoniaClassifier-${name}` }));
 
     // Act
-    const alias = full.template.toJSON().Resources[aliasId];
+    const alias = stacks.full.template.toJSON().Resources[aliasId];
 
     // Assess
-    expect(alias.Properties.FunctionVersion).toEqual({ "Fn::GetAtt": [onlyId(full, "AWS::Lambda::Version"), "Version"] });
+    expect(alias.Properties.FunctionVersion).toEqual({ "Fn::GetAtt": [onlyId(stacks.full, "AWS::Lambda::Version"), "Version"] });
     expect(alias.UpdatePolicy.CodeDeployLambdaAliasUpdate.DeploymentGroupName).toEqual({ Ref: groupId });
-    full.template.hasResourceProperties("AWS::CodeDeploy::DeploymentGroup", {
+    stacks.full.template.hasResourceProperties("AWS::CodeDeploy::DeploymentGroup", {
       AlarmConfiguration: { Enabled: true, Alarms: rollbackAlarms.map((id) => ({ Name: { Ref: id } })) },
       AutoRollbackConfiguration: { Enabled: true, Events: Match.arrayWith(["DEPLOYMENT_STOP_ON_ALARM"]) },
     });
-    full.template.hasResourceProperties("AWS::CodeDeploy::DeploymentConfig", {
+    stacks.full.template.hasResourceProperties("AWS::CodeDeploy::DeploymentConfig", {
       TrafficRoutingConfig: { Type: "TimeBasedCanary", TimeBasedCanary: { CanaryPercentage: 10, CanaryInterval: 5 } },
     });
   });
 
   it("deploys the GPU service with the ECS circuit breaker, rolling a failed deployment back", () => {
     // Act
-    const { template } = full;
+    const { template } = stacks.full;
 
     // Assess
     template.hasResourceProperties("AWS::ECS::Service", {
@@ -195,8 +187,8 @@ describe("PneumoniaClassifierStack", () => {
   });
 
   it.each([
-    ["the full stack", () => full, ["Api5xxRate", "ClassifyP99Latency", "GateScoreDrift", "GpuNoHealthyTask", "GpuP99Latency", "GpuSaturated", "LambdaFailures", "LambdaThrottles", "PneumoniaShare", "RefusalRate"]],
-    ["the Lambda-only stack", () => lambdaOnly, ["Api5xxRate", "ClassifyP99Latency", "GateScoreDrift", "LambdaFailures", "LambdaThrottles", "PneumoniaShare", "RefusalRate"]],
+    ["the full stack", () => stacks.full, ["Api5xxRate", "ClassifyP99Latency", "GateScoreDrift", "GpuNoHealthyTask", "GpuP99Latency", "GpuSaturated", "LambdaFailures", "LambdaThrottles", "PneumoniaShare", "RefusalRate"]],
+    ["the Lambda-only stack", () => stacks.lambdaOnly, ["Api5xxRate", "ClassifyP99Latency", "GateScoreDrift", "LambdaFailures", "LambdaThrottles", "PneumoniaShare", "RefusalRate"]],
   ])("alarms on %s to the alarm topic and draws its dashboard", (_name, synthesized, names) => {
     // Prepare
     const { template } = synthesized();
@@ -214,7 +206,7 @@ describe("PneumoniaClassifierStack", () => {
 
   it("turns the function's and the GPU tasks' metrics on in the namespace the alarms read", () => {
     // Act
-    const { template } = full;
+    const { template } = stacks.full;
 
     // Assess
     template.hasResourceProperties("AWS::Lambda::Function", {
@@ -231,10 +223,10 @@ describe("PneumoniaClassifierStack", () => {
 
   it("puts the WAF web ACL on the API's stage", () => {
     // Prepare
-    const stageId = onlyId(full, "AWS::ApiGateway::Stage");
+    const stageId = onlyId(stacks.full, "AWS::ApiGateway::Stage");
 
     // Act
-    const { template } = full;
+    const { template } = stacks.full;
 
     // Assess
     template.hasResourceProperties("AWS::WAFv2::WebACLAssociation", {
@@ -247,7 +239,7 @@ describe("PneumoniaClassifierStack", () => {
     const logGroups = ["the function's", "API access", "VPC flow", "GPU tasks'"];
 
     // Act
-    const { template } = full;
+    const { template } = stacks.full;
 
     // Assess
     template.resourceCountIs("AWS::Logs::LogGroup", logGroups.length);
@@ -256,11 +248,11 @@ describe("PneumoniaClassifierStack", () => {
 
   it("outputs the API URL, the API key id with the command to read it, and the GPU route URL", () => {
     // Prepare
-    const apiKeyId = onlyId(full, "AWS::ApiGateway::ApiKey");
+    const apiKeyId = onlyId(stacks.full, "AWS::ApiGateway::ApiKey");
     const stageUrl = Match.objectLike({ "Fn::Join": ["", Match.arrayWith(["https://"])] });
 
     // Act
-    const { template } = full;
+    const { template } = stacks.full;
 
     // Assess
     template.hasOutput("ApiUrl", { Value: stageUrl });

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { App, Stack, Validations } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
@@ -76,4 +77,24 @@ export function synthesize(context: Record<string, unknown> = {}): Synthesized {
     template: Template.fromJSON(assembly.getStackByName(stack.stackName).template),
     templatePath: join(assembly.directory, assembly.getStackByName(stack.stackName).templateFile),
   };
+}
+
+/** The stack as deployed by default and with `-c gpu=false`. */
+export interface BothStacks {
+  full: Synthesized;
+  lambdaOnly: Synthesized;
+}
+
+/**
+ * Synthesizes both stacks once before a test file's tests and removes them after: call at the top of the file.
+ * The fields are filled when its tests run.
+ */
+export function synthesizeBothStacks(): BothStacks {
+  const stacks = {} as BothStacks;
+  beforeAll(() => {
+    stacks.full = synthesize();
+    stacks.lambdaOnly = synthesize({ gpu: "false" });
+  });
+  afterAll(removeSynthesized);
+  return stacks;
 }
