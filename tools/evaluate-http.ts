@@ -1,7 +1,7 @@
 /**
  * Measures the served model over real HTTP: posts every image of a Kaggle-layout folder (NORMAL/ and
- * PNEUMONIA/) to a running API (`npm start`) and prints accuracy, AUC, sensitivity, specificity and the
- * confusion matrix. Options: `npm run evaluate -- --help`. With --card, the figures also replace the card's
+ * PNEUMONIA/) to a running API (`npm start`) and prints accuracy, AUC, sensitivity, specificity, the expected
+ * calibration error and the confusion matrix. Options: `npm run evaluate -- --help`. With --card, the figures also replace the card's
  * served-metrics section.
  *
  * An image the out-of-distribution gate refuses (422 NOT_A_CHEST_XRAY) is counted and named, and left out of
@@ -17,7 +17,7 @@ const LABELS = ["NORMAL", "PNEUMONIA"] as const;
 
 const commandLine = parseCommandLine({
   command: "npm run evaluate --",
-  summary: "Posts every image of DATA/NORMAL and DATA/PNEUMONIA to a running API (start it first: npm start) and prints accuracy, AUC, sensitivity, specificity and the confusion matrix.",
+  summary: "Posts every image of DATA/NORMAL and DATA/PNEUMONIA to a running API (start it first: npm start) and prints accuracy, AUC, sensitivity, specificity, the expected calibration error and the confusion matrix.",
   options: {
     // The URL npm start listens on: PORT as the server reads it, 3000 when unset or empty.
     url: { type: "string", value: "URL", default: `http://127.0.0.1:${process.env.PORT || 3000}`, doc: "the running API; follows PORT as npm start does" },
@@ -67,6 +67,22 @@ function rocAuc(scored: Scored[]): number {
   return wins / (positives.length * negatives.length);
 }
 
+/**
+ * Expected calibration error of the PNEUMONIA probability over ten equal-width bins, weighted by their images: as
+ * training/metrics.py computes it for the model card.
+ */
+function expectedCalibrationError(scored: Scored[], bins = 10): number {
+  let gap = 0;
+  for (let bin = 0; bin < bins; bin++) {
+    const inside = scored.filter((s) => Math.min(Math.floor(s.pneumonia * bins), bins - 1) === bin);
+    if (inside.length === 0) continue;
+    const stated = inside.reduce((sum, s) => sum + s.pneumonia, 0) / inside.length;
+    const observed = inside.filter((s) => s.label === "PNEUMONIA").length / inside.length;
+    gap += inside.length * Math.abs(stated - observed);
+  }
+  return gap / scored.length;
+}
+
 async function classify(path: string, name: string) {
   const form = new FormData();
   form.append("file", new Blob([await readFile(path)], { type: "image/jpeg" }), name);
@@ -105,9 +121,9 @@ const report = [
   `Measured over real HTTP against \`npm start\` (${base}), the served preprocessing and model, on ${scored.length + refused.length} images of \`${data}\` in ${seconds} s:`,
   "",
   ...(refused.length > 0 ? [`The out-of-distribution gate refused ${refused.length} (422 NOT_A_CHEST_XRAY: ${refused.join(", ")}); the figures are those of the ${scored.length} answered.`, ""] : []),
-  "| images | accuracy | AUC | sensitivity | specificity |",
-  "|---|---|---|---|---|",
-  `| ${scored.length} | ${((tp + tn) / scored.length).toFixed(3)} | ${auc.toFixed(3)} | ${(tp / (tp + fn)).toFixed(3)} | ${(tn / (tn + fp)).toFixed(3)} |`,
+  "| images | accuracy | AUC | sensitivity | specificity | ECE |",
+  "|---|---|---|---|---|---|",
+  `| ${scored.length} | ${((tp + tn) / scored.length).toFixed(3)} | ${auc.toFixed(3)} | ${(tp / (tp + fn)).toFixed(3)} | ${(tn / (tn + fp)).toFixed(3)} | ${expectedCalibrationError(scored).toFixed(3)} |`,
   "",
   "| | predicted NORMAL | predicted PNEUMONIA |",
   "|---|---|---|",

@@ -41,3 +41,24 @@ def random_erase(x: torch.Tensor, g: torch.Generator, probability: float, max_fr
         left = int(torch.randint(0, w - ew + 1, (1,), generator=g).item())
         out[i, :, top : top + eh, left : left + ew] = 0
     return out
+
+
+def random_blur(x: torch.Tensor, g: torch.Generator, probability: float, max_sigma: float) -> torch.Tensor:
+    """Gaussian blur of random width in some images, as detectors, downscaling and JPEG soften edges differently."""
+    n, _, h, w = x.shape
+    sigma = torch.rand(n, generator=g) * max_sigma * (torch.rand(n, generator=g) < probability)
+    radius = max(1, math.ceil(2 * max_sigma))
+    offsets = torch.arange(-radius, radius + 1, dtype=x.dtype)
+    # A sigma of 0 gives the identity kernel (all weight on the centre tap).
+    kernel = torch.exp(-offsets.pow(2) / (2 * sigma.clamp_min(1e-3).pow(2)).unsqueeze(1))
+    kernel = kernel / kernel.sum(1, keepdim=True)
+    padded = F.pad(x.reshape(1, n, h, w), (radius, radius, radius, radius), mode="replicate")
+    rows = F.conv2d(padded, kernel.reshape(n, 1, 1, -1), groups=n)
+    return F.conv2d(rows, kernel.reshape(n, 1, -1, 1), groups=n).reshape(n, 1, h, w)
+
+
+def random_noise(x: torch.Tensor, g: torch.Generator, probability: float, max_std: float, std: float) -> torch.Tensor:
+    """Additive Gaussian noise of random strength (in [0, 1] pixel units) in some images, as low-dose exposures show."""
+    n = x.shape[0]
+    strength = torch.rand(n, 1, 1, 1, generator=g) * max_std * (torch.rand(n, 1, 1, 1, generator=g) < probability)
+    return x + torch.randn(x.shape, generator=g) * strength / std

@@ -4,7 +4,7 @@ Each member ends in global average pooling and one linear layer, so its PNEUMONI
 last convolutional feature map (8 x 8 at 128 x 128 input) of that map weighted by the head: the map weighted
 by the head, location by location, is exact evidence, not an approximation. The graph gets, per member, a 1x1
 Conv with the head's own weight and bias on the features its global pool reads; the members' maps are averaged
-as their logits are, shifted by the threshold folded into the output, and resized to the input (bilinear, in the
+as their logits are, shifted by the threshold folded into the output and divided by its temperature, and resized to the input (bilinear, in the
 graph). The value at a location is the logit the served model would give if the whole image looked like that
 location: above 0 leans PNEUMONIA, below 0 NORMAL, and the mean over the 8 x 8 map is the served logit.
 
@@ -90,14 +90,21 @@ def _producer_through(producers: dict, name: str, skip: tuple[str, ...]) -> onnx
 
 
 def _threshold_shift(graph: onnx.GraphProto, producers: dict, cam: str, nodes: list) -> str:
-    """Applies to the map the constant the served model subtracts from the averaged logit before its Sigmoid
-    (the folded threshold, export.py's ServedModel), so 0 on the map is the decision point."""
+    """Applies to the map what the served model does to the averaged logit before its Sigmoid (export.py's
+    ServedModel: subtract the folded threshold, then divide by the temperature), so 0 on the map is the decision
+    point and the map is in the served logit's units."""
     sigmoid = next((node for node in graph.node if node.op_type == "Sigmoid"), None)
-    shift = sigmoid and producers.get(sigmoid.input[0])
-    if shift is None or shift.op_type != "Sub":
+    steps, node = [], sigmoid and producers.get(sigmoid.input[0])
+    while node is not None and node.op_type in ("Sub", "Div"):
+        steps.insert(0, node)
+        node = producers.get(node.input[0])
+    if not steps or steps[0].op_type != "Sub":
         raise RuntimeError("the served model has no Sub before its Sigmoid: where is the folded threshold?")
-    nodes.append(onnx.helper.make_node("Sub", [cam, shift.input[1]], ["cam_shifted"], name="cam_shifted"))
-    return "cam_shifted"
+    for i, step in enumerate(steps):
+        output = f"cam_shifted_{i}"
+        nodes.append(onnx.helper.make_node(step.op_type, [cam, step.input[1]], [output], name=output))
+        cam = output
+    return cam
 
 
 def _feature_map_size(model: onnx.ModelProto, head: onnx.NodeProto, producers: dict) -> tuple[int, int]:
@@ -132,7 +139,7 @@ def explanation_entry(model_path: Path, train_part: Split, log) -> dict:
         "output": CAM_OUTPUT,
         "width": int(cam.shape[3]),
         "height": int(cam.shape[2]),
-        "values": ("the ensemble's PNEUMONIA logit, threshold folded, that each location alone would give (class "
+        "values": ("the ensemble's PNEUMONIA logit, threshold and temperature folded, that each location alone would give (class "
                    "activation map, Zhou et al. 2016), resized bilinearly to the input; its mean over the 8 x 8 feature "
                    "map is the served logit"),
         "scale": {"black": 0.0, "white": white,

@@ -1,6 +1,7 @@
-"""Combines trained members (train.py run directories) into the served model: averages their logits, chooses the
-decision threshold on the dev set, quantizes to int8 (quantize.py), and writes model.onnx, manifest.json,
-MODEL_CARD.md and roc.png.
+"""Combines trained members (train.py run directories) into the served model: averages their logits, measures the
+protocol's choices cross-fitted on dev (protocol.py), makes them on the whole of dev (decision threshold and
+temperature, folded into the graph), quantizes to int8 (quantize.py), and writes model.onnx, manifest.json,
+MODEL_CARD.md, roc.png and reliability.png.
 
     .venv/bin/python training/export.py --members training/.cache/runs/seed-1 training/.cache/runs/seed-2
 """
@@ -22,14 +23,15 @@ from PIL import Image, ImageDraw
 from dataset import LABELS, Split, load_split, split_by_patient
 from cam import add_cam_output, explanation_entry
 from gate import FEATURES_OUTPUT, add_features_output, check_same_probabilities, fit_gate, run_model, VALIDATION_LIST, write_validation_list
-from metrics import at_threshold, choose_threshold, roc_curve
+from metrics import at_threshold, expected_calibration_error, logit, reliability, roc_curve
 from model import PneumoniaCNN
+from protocol import calibrated, choose_calibration, cross_fit
 from quantize import quantize_int8
 
 CITATION = ('Kermany D., Zhang K., Goldbaum M. (2018). "Labeled Optical Coherence Tomography (OCT) and Chest X-Ray '
             'Images for Classification". Mendeley Data, v2. doi:10.17632/rscbjbr9sj.2. License: CC BY 4.0.')
 MODEL_NAME = "pneumonia-cnn"
-MODEL_VERSION = "1.3.0"
+MODEL_VERSION = "2.0.0"
 
 
 class Ensemble(torch.nn.Module):
@@ -44,19 +46,22 @@ class Ensemble(torch.nn.Module):
 
 
 class ServedModel(torch.nn.Module):
-    """The ensemble with the dev-chosen threshold folded into its output, answering both class probabilities.
+    """The ensemble with the dev-chosen threshold and temperature folded into its output, answering both class
+    probabilities.
 
     Shifting the logit by logit(threshold) moves the decision point to 0.5, so the probability the API
-    reports for its prediction is always the larger one.
+    reports for its prediction is always the larger one; dividing by the temperature then calibrates how sure
+    that probability is without moving any decision.
     """
 
-    def __init__(self, model: torch.nn.Module, threshold: float):
+    def __init__(self, model: torch.nn.Module, threshold: float, temperature: float):
         super().__init__()
         self.model = model
-        self.offset = math.log(threshold / (1 - threshold))
+        self.offset = logit(threshold)
+        self.temperature = temperature
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        pneumonia = torch.sigmoid(self.model(image) - self.offset)
+        pneumonia = torch.sigmoid((self.model(image) - self.offset) / self.temperature)
         return torch.cat([1 - pneumonia, pneumonia], dim=1)
 
 
@@ -69,38 +74,43 @@ def load_member(run_dir: Path) -> tuple[torch.nn.Module, dict]:
 
 def export_members(run_dirs: list[Path], tensors: Path, out: Path, min_sensitivity: float, validation_fraction: float,
                    split_seed: int, log) -> None:
-    from train import predict
+    from train import predict_logits
 
     full_train, dev = load_split(tensors, "train"), load_split(tensors, "dev")
     _, validation = split_by_patient(full_train, validation_fraction, split_seed)
     write_validation_list(full_train, validation_fraction, split_seed, VALIDATION_LIST)
     loaded = [load_member(run_dir) for run_dir in run_dirs]
     model = Ensemble([m for m, _ in loaded]).eval()
-    dev_probabilities, validation_probabilities = predict(model, dev), predict(model, validation)
-    threshold = choose_threshold(dev.labels, dev_probabilities, min_sensitivity)
+    dev_logits, validation_logits = predict_logits(model, dev), predict_logits(model, validation)
+    crossfitted = cross_fit(dev, dev_logits, min_sensitivity)
+    calibration = choose_calibration(dev.labels, dev_logits, min_sensitivity)
+    dev_probabilities, validation_probabilities = calibrated(dev_logits, calibration), calibrated(validation_logits, calibration)
     results = {
-        "threshold": threshold,
-        "dev": at_threshold(dev.labels, dev_probabilities, threshold),
-        "validation": at_threshold(validation.labels, validation_probabilities, threshold),
-        "members": [{"run": str(run_dir), "seed": int(member["args"]["seed"]), "bestEpoch": member["bestEpoch"],
-                     "devAuc": round(max(h["dev"]["auc"] for h in member["history"]), 5)}
+        "calibration": calibration,
+        "crossFitted": {k: v for k, v in crossfitted.items() if k != "probabilities"},
+        "dev": at_threshold(dev.labels, dev_probabilities, 0.5),
+        "validation": at_threshold(validation.labels, validation_probabilities, 0.5),
+        "members": [{"run": str(run_dir), "seed": int(member["args"]["seed"]), "epoch": member["epoch"],
+                     "devAuc": round(member["history"][-1]["dev"]["auc"], 5)}
                     for run_dir, (_, member) in zip(run_dirs, loaded)],
         "args": loaded[0][1]["args"],
         "minSensitivity": min_sensitivity,
     }
-    log(f"ensemble of {len(loaded)}: dev {json.dumps(results['dev'])} validation {json.dumps(results['validation'])}")
-    curves = {"dev": (dev.labels, dev_probabilities), "validation": (validation.labels, validation_probabilities)}
+    log(f"ensemble of {len(loaded)}: cross-fitted {json.dumps(results['crossFitted']['pooled'])}")
+    log(f"dev-tuned {json.dumps(results['dev'])} validation {json.dumps(results['validation'])}")
+    curves = {"dev, cross-fitted": (dev.labels, crossfitted["probabilities"]), "validation": (validation.labels, validation_probabilities)}
+    out.mkdir(parents=True, exist_ok=True)
+    draw_reliability(out / "reliability.png", dev.labels, crossfitted["probabilities"], results["crossFitted"]["pooled"]["ece"])
     export_model(model, full_train, {"dev": dev, "validation": validation}, curves, results, out, split_seed, log)
 
 
 def export_model(model, full_train: Split, splits: dict[str, Split], curves: dict, results: dict, out: Path, seed: int,
                  log) -> None:
-    """curves: split name -> (labels, probabilities) of the unfolded model, for the ROC plot. The manifest's
+    """curves: name -> (labels, PNEUMONIA probabilities deciding at 0.5), for the ROC plot. The manifest's
     metrics are those of the served int8 model; the float32 ones stay beside them."""
     out.mkdir(parents=True, exist_ok=True)
     dev = splits["dev"]
-    threshold = results["threshold"]
-    served = ServedModel(model.eval(), threshold).eval()
+    served = ServedModel(model.eval(), results["calibration"]["threshold"], results["calibration"]["temperature"]).eval()
     onnx_path = out / "model.onnx"
     sample = torch.from_numpy(dev.images[:2])
     with TemporaryDirectory() as tmp:
@@ -121,7 +131,8 @@ def export_model(model, full_train: Split, splits: dict[str, Split], curves: dic
     quantization["float32Metrics"] = {name: results[name] for name in splits}
     for name, split in splits.items():
         # The threshold is folded into the output: the served model decides at 0.5.
-        results[name] = at_threshold(split.labels, served_probabilities[name], 0.5)
+        results[name] = {**at_threshold(split.labels, served_probabilities[name], 0.5),
+                         "ece": expected_calibration_error(split.labels, served_probabilities[name])}
     log(f"served int8 model: dev {json.dumps(results['dev'])} validation {json.dumps(results['validation'])}")
     model_bytes = onnx_path.read_bytes()
     spec = full_train.spec
@@ -145,10 +156,13 @@ def export_model(model, full_train: Split, splits: dict[str, Split], curves: dic
         "labels": list(LABELS),
         "threshold": 0.5,
         "thresholdSelection": {
-            "rawThreshold": threshold,
-            "rule": f"best dev accuracy with sensitivity >= {results['minSensitivity']}, folded into the output bias",
+            "rawThreshold": results["calibration"]["threshold"],
+            "temperature": results["calibration"]["temperature"],
+            "rule": f"best dev accuracy with sensitivity >= {results['minSensitivity']}, folded into the output bias; "
+                    "then the temperature of least dev negative log-likelihood, dividing the folded logit",
         },
-        "metrics": {"validation": results["validation"], "dev": results["dev"]},
+        "metrics": {"crossFitted": results["crossFitted"]["pooled"], "validation": results["validation"], "dev": results["dev"]},
+        "protocol": {k: v for k, v in results["crossFitted"].items() if k != "pooled"},
         "gate": gate,
         "explanation": explanation,
         "quantization": quantization,
@@ -162,11 +176,12 @@ def export_model(model, full_train: Split, splits: dict[str, Split], curves: dic
             "validationImages": results["validation"]["images"],
             "devImages": len(dev.labels),
             "validationSplit": "patient-level, from the official training split",
-            "devSplit": "half of the official test split, by patient; used for epoch and threshold selection only",
+            "devSplit": "half of the official test split, by patient; used for the threshold and the temperature only, "
+                        "and measured cross-fitted (training/protocol.py)",
         },
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    draw_roc(out / "roc.png", curves, results)
+    draw_roc(out / "roc.png", curves)
     from model_card import write_model_card
 
     write_model_card(out / "MODEL_CARD.md", manifest)
@@ -184,29 +199,50 @@ def check_onnx_matches(onnx_path: Path, served: torch.nn.Module, dev: Split, log
         raise RuntimeError(f"ONNX export disagrees with the PyTorch model by {difference}")
 
 
-def draw_roc(path: Path, curves: dict, results: dict, size: int = 480, margin: int = 50) -> None:
+def _square_plot(x_label: str, y_label: str, size: int = 480, margin: int = 50):
+    """A white image with a unit square framed and ticked at 0, 0.5 and 1; answers it, its drawer and the mapping
+    from (x, y) in the unit square to pixels."""
     image = Image.new("RGB", (size, size), "white")
     draw = ImageDraw.Draw(image)
     side = size - 2 * margin
 
-    def point(fpr: float, tpr: float) -> tuple[float, float]:
-        return margin + fpr * side, margin + (1 - tpr) * side
+    def point(x: float, y: float) -> tuple[float, float]:
+        return margin + x * side, margin + (1 - y) * side
 
     draw.rectangle([margin, margin, margin + side, margin + side], outline="black")
     draw.line([point(0, 0), point(1, 1)], fill="grey")
     for tick in (0, 0.5, 1):
         draw.text((point(tick, 0)[0] - 8, margin + side + 6), f"{tick:g}", fill="black")
         draw.text((margin - 24, point(0, tick)[1] - 6), f"{tick:g}", fill="black")
-    draw.text((size / 2 - 60, size - 22), "false positive rate (1 - specificity)", fill="black")
-    draw.text((8, 20), "true positive rate (sensitivity)", fill="black")
+    draw.text((size / 2 - 60, size - 22), x_label, fill="black")
+    draw.text((8, 20), y_label, fill="black")
+    return image, draw, point
+
+
+def draw_roc(path: Path, curves: dict) -> None:
+    image, draw, point = _square_plot("false positive rate (1 - specificity)", "true positive rate (sensitivity)")
     for row, ((name, (labels, scores)), colour) in enumerate(zip(curves.items(), ("blue", "red"))):
         fpr, tpr = roc_curve(labels, scores)
         draw.line([point(f, t) for f, t in zip(fpr, tpr)], fill=colour, width=2)
-        m = results[name]
-        draw.text((margin + side * 0.45, margin + side * (0.75 + 0.06 * row)), f"{name}: AUC {m['auc']:.3f}", fill=colour)
+        m = at_threshold(labels, scores, 0.5)
+        draw.text(point(0.45, 0.25 - 0.06 * row), f"{name}: AUC {m['auc']:.3f}", fill=colour)
         draw.ellipse([*(c - 4 for c in point(1 - m["specificity"], m["sensitivity"])),
                       *(c + 4 for c in point(1 - m["specificity"], m["sensitivity"]))], outline=colour, width=2)
-    draw.text((margin, 4), f"{MODEL_NAME} {MODEL_VERSION}: ROC (circle: chosen threshold)", fill="black")
+    draw.text((50, 4), f"{MODEL_NAME} {MODEL_VERSION}: ROC (circle: chosen threshold)", fill="black")
+    image.save(path)
+
+
+def draw_reliability(path: Path, labels: np.ndarray, probabilities: np.ndarray, ece: float) -> None:
+    """Reliability diagram: per bin of the stated PNEUMONIA probability, the share of images that are PNEUMONIA
+    (a circle whose area grows with the bin's images); on the diagonal, the probabilities mean what they say."""
+    image, draw, point = _square_plot("stated PNEUMONIA probability", "share that is PNEUMONIA")
+    rows = reliability(labels, probabilities)
+    draw.line([point(r["meanProbability"], r["pneumoniaShare"]) for r in rows], fill="blue", width=2)
+    for r in rows:
+        radius = 2 + 10 * math.sqrt(r["images"] / len(labels))
+        x, y = point(r["meanProbability"], r["pneumoniaShare"])
+        draw.ellipse([x - radius, y - radius, x + radius, y + radius], outline="blue", width=2)
+    draw.text((50, 4), f"{MODEL_NAME} {MODEL_VERSION}: reliability on dev, cross-fitted (ECE {ece:.3f})", fill="black")
     image.save(path)
 
 

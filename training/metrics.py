@@ -60,3 +60,55 @@ def choose_threshold(labels: np.ndarray, probabilities: np.ndarray, min_sensitiv
         if m["sensitivity"] >= min_sensitivity and m["accuracy"] > best_accuracy:
             best, best_accuracy = float(threshold), m["accuracy"]
     return best
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-logits))
+
+
+def logit(probability: float) -> float:
+    return float(np.log(probability / (1 - probability)))
+
+
+RELIABILITY_BINS = 10
+
+
+def reliability(labels: np.ndarray, probabilities: np.ndarray, bins: int = RELIABILITY_BINS) -> list[dict]:
+    """Per equal-width bin of the PNEUMONIA probability: how many images, their mean probability and the share
+    that are PNEUMONIA (the reliability diagram's points)."""
+    index = np.minimum((probabilities * bins).astype(int), bins - 1)
+    rows = []
+    for b in range(bins):
+        inside = index == b
+        if inside.any():
+            rows.append({"from": b / bins, "to": (b + 1) / bins, "images": int(inside.sum()),
+                         "meanProbability": float(probabilities[inside].mean()),
+                         "pneumoniaShare": float(labels[inside].mean())})
+    return rows
+
+
+def expected_calibration_error(labels: np.ndarray, probabilities: np.ndarray, bins: int = RELIABILITY_BINS) -> float:
+    """Mean gap between the stated PNEUMONIA probability and the observed share of PNEUMONIA, over equal-width bins
+    weighted by their images (Guo et al. 2017 on the positive class)."""
+    return float(sum(row["images"] * abs(row["meanProbability"] - row["pneumoniaShare"])
+                     for row in reliability(labels, probabilities, bins)) / len(labels))
+
+
+def fit_temperature(labels: np.ndarray, logits: np.ndarray) -> float:
+    """The T > 0 that minimises the negative log-likelihood of sigmoid(logits / T) (temperature scaling,
+    Guo et al. 2017): it changes how sure the probabilities are, never which side of 0.5 they fall."""
+
+    def nll(log_t: float) -> float:
+        z = logits / np.exp(log_t)
+        # log(1 + e^z) - y z, written to stay finite for large |z|.
+        return float(np.mean(np.logaddexp(0, z) - labels * z))
+
+    low, high = np.log(0.05), np.log(20.0)
+    golden = (np.sqrt(5) - 1) / 2
+    for _ in range(100):
+        a, b = high - golden * (high - low), low + golden * (high - low)
+        if nll(a) < nll(b):
+            high = b
+        else:
+            low = a
+    return float(np.exp((low + high) / 2))

@@ -1,0 +1,101 @@
+"""How dev is used: every choice made on one half of it and measured on the other, then the halves swapped
+(cross-fitting), so the headline figures are not those of the set the choices were made on.
+
+Fixed before training, so not chosen at all: the epoch (the last one, train.py) and the members (every trained
+one). Chosen on the tuning half: the decision threshold (best accuracy with sensitivity >= the floor) and the
+temperature of the probabilities (least negative log-likelihood once the threshold is folded in). The served
+model makes the same two choices on the whole of dev.
+
+    .venv/bin/python training/protocol.py --members training/.cache/runs/seed-1 training/.cache/runs/seed-2
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from dataset import LABELS, Split, load_split, patient_of
+from metrics import at_threshold, choose_threshold, expected_calibration_error, fit_temperature, logit, reliability, sigmoid
+
+FOLD_SEED = 20261130
+# Keeps a threshold at the edge of the probability range finite once folded into the logit.
+_EDGE = 1e-6
+
+
+def dev_folds(dev: Split, seed: int = FOLD_SEED) -> np.ndarray:
+    """0 or 1 per image: each class's patients shuffled and halved, so no patient sits in both folds."""
+    rng = np.random.default_rng(seed)
+    patients = np.array([patient_of(f) for f in dev.files])
+    fold = np.zeros(len(dev.files), dtype=np.int64)
+    for label in range(len(LABELS)):
+        class_patients = np.unique(patients[dev.labels == label])
+        rng.shuffle(class_patients)
+        second = set(class_patients[len(class_patients) // 2:])
+        fold[[i for i, p in enumerate(patients) if dev.labels[i] == label and p in second]] = 1
+    return fold
+
+
+def choose_calibration(labels: np.ndarray, logits: np.ndarray, min_sensitivity: float) -> dict:
+    """The threshold (on the uncalibrated probability) and the temperature chosen on these images."""
+    threshold = float(np.clip(choose_threshold(labels, sigmoid(logits), min_sensitivity), _EDGE, 1 - _EDGE))
+    return {"threshold": threshold, "temperature": fit_temperature(labels, logits - logit(threshold))}
+
+
+def calibrated(logits: np.ndarray, calibration: dict) -> np.ndarray:
+    """The served PNEUMONIA probability: the threshold moved to 0.5, then the temperature applied."""
+    return sigmoid((logits - logit(calibration["threshold"])) / calibration["temperature"])
+
+
+def cross_fit(dev: Split, logits: np.ndarray, min_sensitivity: float) -> dict:
+    """Cross-fitted figures of the model whose averaged PNEUMONIA logits on dev are `logits`."""
+    folds = dev_folds(dev)
+    probabilities = np.empty(len(logits))
+    per_fold = []
+    for measured in (0, 1):
+        tune, measure = folds != measured, folds == measured
+        calibration = choose_calibration(dev.labels[tune], logits[tune], min_sensitivity)
+        probabilities[measure] = calibrated(logits[measure], calibration)
+        figures = at_threshold(dev.labels[measure], probabilities[measure], 0.5)
+        # The calibration's threshold (on the unfolded probability) replaces the figures' 0.5 (on the folded one).
+        per_fold.append({"measuredOn": measured, **figures, **calibration,
+                         "ece": expected_calibration_error(dev.labels[measure], probabilities[measure])})
+    pooled = at_threshold(dev.labels, probabilities, 0.5)
+    return {
+        "foldSeed": FOLD_SEED,
+        "pooled": {**pooled, "ece": expected_calibration_error(dev.labels, probabilities)},
+        "folds": per_fold,
+        "reliability": reliability(dev.labels, probabilities),
+        "probabilities": probabilities,
+    }
+
+
+def summary(name: str, figures: dict) -> str:
+    return (f"{name}: accuracy {figures['accuracy']:.3f} AUC {figures['auc']:.3f} sensitivity {figures['sensitivity']:.3f} "
+            f"specificity {figures['specificity']:.3f}" + (f" ECE {figures['ece']:.3f}" if "ece" in figures else ""))
+
+
+def main() -> None:
+    from export import Ensemble, load_member
+    from train import predict_logits
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--members", type=Path, nargs="+", required=True, help="train.py run directories")
+    p.add_argument("--tensors", type=Path, default=Path("training/.cache/tensors"))
+    p.add_argument("--min-sensitivity", type=float, default=0.95)
+    args = p.parse_args()
+    dev = load_split(args.tensors, "dev")
+    logits = predict_logits(Ensemble([load_member(run)[0] for run in args.members]).eval(), dev)
+    result = cross_fit(dev, logits, args.min_sensitivity)
+    print(summary("cross-fitted", result["pooled"]))
+    for fold in result["folds"]:
+        print(summary(f"  measured on fold {fold['measuredOn']} ({fold['images']} images, threshold {fold['threshold']:.3f}, "
+                      f"T {fold['temperature']:.2f})", fold))
+    whole = choose_calibration(dev.labels, logits, args.min_sensitivity)
+    print(summary(f"dev-tuned (threshold {whole['threshold']:.3f}, T {whole['temperature']:.2f})",
+                  {**at_threshold(dev.labels, calibrated(logits, whole), 0.5),
+                   "ece": expected_calibration_error(dev.labels, calibrated(logits, whole))}))
+
+
+if __name__ == "__main__":
+    main()
