@@ -14,9 +14,9 @@ import { exportServedTensors, MODEL_STEP_OPTIONS, projectPython, runStep } from 
 const { values } = parseCommandLine({
   command: "npm run add-cam --",
   summary: "Adds the class activation map output to the served model without retraining: exports the tensors, adds the output, fits its scale and rewrites the manifest and model card.",
-  options: { ...MODEL_STEP_OPTIONS, version: { type: "string", value: "VERSION", default: "1.3.0", doc: "the version the model gets" } },
+  options: { ...MODEL_STEP_OPTIONS, version: { type: "string", value: "VERSION", doc: "the version the changed model gets (it keeps its own without)" } },
 });
 
 const python = projectPython();
 exportServedTensors(values);
-runStep(python, [join(import.meta.dirname, "cam.py"), "--tensors", values.tensors, "--model-dir", values["model-dir"], "--version", values.version]);
+runStep(python, [join(import.meta.dirname, "cam.py"), "--tensors", values.tensors, "--model-dir", values["model-dir"], ...(values.version ? ["--version", values.version] : [])]);

@@ -1,12 +1,12 @@
 """Class activation maps (Zhou et al. 2016) as an extra ONNX output of the served model: where it looked.
 
 Each member ends in global average pooling and one linear layer, so its PNEUMONIA logit is the mean over the
-last convolutional feature map (8 x 8 at 128 x 128 input) of that map weighted by the head: the map weighted
+last convolutional feature map (a sixteenth of the input's side: 10 x 10 at 160 x 160) of that map weighted by the head: the map weighted
 by the head, location by location, is exact evidence, not an approximation. The graph gets, per member, a 1x1
 Conv with the head's own weight and bias on the features its global pool reads; the members' maps are averaged
 as their logits are, shifted by the threshold folded into the output and divided by its temperature, and resized to the input (bilinear, in the
 graph). The value at a location is the logit the served model would give if the whole image looked like that
-location: above 0 leans PNEUMONIA, below 0 NORMAL, and the mean over the 8 x 8 map is the served logit.
+location: above 0 leans PNEUMONIA, below 0 NORMAL, and the mean over the feature map is the served logit.
 
 The service draws the map as 8-bit grey on one fixed scale for every image (the manifest's `explanation.scale`):
 0 (black) at or below logit 0, 255 (white) at or above `white`, the 99th percentile of the map over the training
@@ -72,7 +72,7 @@ def _add_cam_nodes(model_path: Path) -> None:
     feature_map = _feature_map_size(model, linear[0], producers)
     scales = np.array([1, 1, height / feature_map[0], width / feature_map[1]], dtype=np.float32)
     initializers.append(onnx.numpy_helper.from_array(scales, "cam_scales"))
-    # half_pixel is PyTorch's align_corners=False: each of the 8 x 8 cells is centred on the block of input it covers.
+    # half_pixel is PyTorch's align_corners=False: each cell of the feature map is centred on the block of input it covers.
     nodes.append(onnx.helper.make_node("Resize", [shifted, "", "cam_scales"], [CAM_OUTPUT], mode="linear",
                                        coordinate_transformation_mode="half_pixel", name="cam_resize"))
     graph.node.extend(nodes)
@@ -134,14 +134,20 @@ def explanation_entry(model_path: Path, train_part: Split, log) -> dict:
     white = float(np.percentile(cam, WHITE_PERCENTILE))
     log(f"cam: white at logit {white:.3f} ({WHITE_PERCENTILE}th percentile of {int((train_part.labels == 1).sum())} "
         f"training PNEUMONIA maps); share of those maps' pixels above 0: {float((cam > 0).mean()):.3f}")
+    height, width = int(cam.shape[2]), int(cam.shape[3])
+    model = onnx.load(str(model_path))
+    producers = {output: node for node in model.graph.node for output in node.output}
+    linear = sorted((node for node in model.graph.node if node.op_type in ("Gemm", "MatMul")), key=lambda node: node.name)
+    cells = _feature_map_size(model, linear[0], producers)
     return {
         "method": "CAM",
         "output": CAM_OUTPUT,
-        "width": int(cam.shape[3]),
-        "height": int(cam.shape[2]),
+        "width": width,
+        "height": height,
+        "featureMap": {"width": cells[1], "height": cells[0]},
         "values": ("the ensemble's PNEUMONIA logit, threshold and temperature folded, that each location alone would give (class "
-                   "activation map, Zhou et al. 2016), resized bilinearly to the input; its mean over the 8 x 8 feature "
-                   "map is the served logit"),
+                   f"activation map, Zhou et al. 2016), resized bilinearly to the input; its mean over the {cells[0]} x {cells[1]} "
+                   "feature map is the served logit"),
         "scale": {"black": 0.0, "white": white,
                   "rule": f"grey = 255 (v - black) / (white - black), clamped to 0..255 and rounded; white is the "
                           f"{WHITE_PERCENTILE}th percentile of the maps of the training part's PNEUMONIA images"},

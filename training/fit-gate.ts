@@ -15,9 +15,9 @@ import { exportServedTensors, MODEL_STEP_OPTIONS, projectPython, runStep } from 
 const { values } = parseCommandLine({
   command: "npm run fit-gate --",
   summary: "Adds the out-of-distribution gate to the served model without retraining: exports the tensors, adds the features output, fits the gate and rewrites the manifest and model card.",
-  options: { ...MODEL_STEP_OPTIONS, version: { type: "string", value: "VERSION", default: "1.2.0", doc: "the version the model gets" } },
+  options: { ...MODEL_STEP_OPTIONS, version: { type: "string", value: "VERSION", doc: "the version the changed model gets (it keeps its own without)" } },
 });
 
 const python = projectPython();
 exportServedTensors(values);
-runStep(python, [join(import.meta.dirname, "gate.py"), "--tensors", values.tensors, "--model-dir", values["model-dir"], "--version", values.version]);
+runStep(python, [join(import.meta.dirname, "gate.py"), "--tensors", values.tensors, "--model-dir", values["model-dir"], ...(values.version ? ["--version", values.version] : [])]);

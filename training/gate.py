@@ -1,7 +1,7 @@
 """The out-of-distribution gate: the served model's pooled features as an extra ONNX output, and the statistics
 the service needs to judge whether an image is a chest X-ray like those of the training split.
 
-Score: the Mahalanobis distance of an image's pooled features (both members' global average pools,
+Score: the Mahalanobis distance of an image's pooled features (every member's global average pool,
 concatenated) to the nearest class mean, with one covariance shared by the classes (Lee et al. 2018, NeurIPS).
 Means and covariance come from the training part of the official training split only; the threshold is a
 percentile of the validation hold-out's scores (never dev, which is for reporting). No negative examples needed.

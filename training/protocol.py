@@ -4,7 +4,8 @@
 Fixed before training, so not chosen at all: the epoch (the last one, train.py) and the members (every trained
 one). Chosen on the tuning half: the decision threshold (best accuracy with sensitivity >= the floor) and the
 temperature of the probabilities (least negative log-likelihood once the threshold is folded in). The served
-model makes the same two choices on the whole of dev.
+model makes the same two choices on the whole of dev. The AUC needs no cross-fitting: it ranks the model's own
+scores, and nothing about the model was chosen on dev.
 
     .venv/bin/python training/protocol.py --members training/.cache/runs/seed-1 training/.cache/runs/seed-2
 """
@@ -16,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from dataset import LABELS, Split, load_split, patient_of
-from metrics import at_threshold, choose_threshold, expected_calibration_error, fit_temperature, logit, reliability, sigmoid
+from metrics import (at_threshold, choose_threshold, expected_calibration_error, fit_temperature, logit, reliability,
+                     roc_auc, sigmoid)
 
 FOLD_SEED = 20261130
 # Keeps a threshold at the edge of the probability range finite once folded into the logit.
@@ -60,7 +62,9 @@ def cross_fit(dev: Split, logits: np.ndarray, min_sensitivity: float) -> dict:
         # The calibration's threshold (on the unfolded probability) replaces the figures' 0.5 (on the folded one).
         per_fold.append({"measuredOn": measured, **figures, **calibration,
                          "ece": expected_calibration_error(dev.labels[measure], probabilities[measure])})
-    pooled = at_threshold(dev.labels, probabilities, 0.5)
+    # AUC ranks the model's own scores, which no choice on dev touches; the pooled probabilities would mix the two
+    # folds' calibrations into the ranking.
+    pooled = {**at_threshold(dev.labels, probabilities, 0.5), "auc": roc_auc(dev.labels, logits)}
     return {
         "foldSeed": FOLD_SEED,
         "pooled": {**pooled, "ece": expected_calibration_error(dev.labels, probabilities)},

@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# Trains the ensemble members side by side (one thread each, which uses 2 cores best) and exports the
-# served model. Run from the repository root after export-tensors.ts; `npm run train` does both.
+# Trains the ensemble members side by side, sharing the machine's cores between them, and exports the served
+# model. Run from the repository root after export-tensors.ts; `npm run train` does both.
 set -euo pipefail
-SEEDS=${SEEDS:-"20261125 20261126"}
+SEEDS=${SEEDS:-"20261125"}
 TENSORS=${TENSORS:-training/.cache/tensors}
 RUNS=${RUNS:-training/.cache/runs}
 
+read -r -a seeds <<< "$SEEDS"
+threads=$(( $(nproc) / ${#seeds[@]} ))
+(( threads >= 1 )) || threads=1
 pids=()
-for seed in $SEEDS; do
+for seed in "${seeds[@]}"; do
   mkdir -p "$RUNS/seed-$seed"
-  echo "training member seed $seed; follow it with: tail -f $RUNS/seed-$seed/train.log"
-  python3 training/train.py --tensors "$TENSORS" --seed "$seed" --threads 1 --run-dir "$RUNS/seed-$seed" > /dev/null &
+  echo "training member seed $seed on $threads thread(s); follow it with: tail -f $RUNS/seed-$seed/train.log"
+  python3 training/train.py --tensors "$TENSORS" --seed "$seed" --threads "$threads" --run-dir "$RUNS/seed-$seed" > /dev/null &
   pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
 members=()
-for seed in $SEEDS; do members+=("$RUNS/seed-$seed"); done
+for seed in "${seeds[@]}"; do members+=("$RUNS/seed-$seed"); done
 python3 training/export.py --tensors "$TENSORS" --members "${members[@]}"

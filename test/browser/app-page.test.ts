@@ -119,9 +119,10 @@ describe("the web page at /", () => {
     expect(await page.locator(".heatmap-controls").count()).toBe(explained);
     const card = page.locator(".card", { has: page.locator("canvas.heatmap") }).first();
     const canvas = card.locator("canvas.heatmap");
-    expect(await canvas.evaluate((node: HTMLCanvasElement) => [node.width, node.height])).toEqual([128, 128]);
+    const { width, height } = answers.find(({ body }) => body.explanation)!.body.explanation!;
+    expect(await canvas.evaluate((node: HTMLCanvasElement) => [node.width, node.height])).toEqual([width, height]);
     // Painted: where the evidence is strongest, nearly opaque.
-    const alphas = await canvas.evaluate((node: HTMLCanvasElement) => [...node.getContext("2d")!.getImageData(0, 0, 128, 128).data.filter((_v, i) => i % 4 === 3)]);
+    const alphas = await canvas.evaluate((node: HTMLCanvasElement) => [...node.getContext("2d")!.getImageData(0, 0, node.width, node.height).data.filter((_v, i) => i % 4 === 3)]);
     expect(Math.max(...alphas)).toBeGreaterThan(128);
     await card.getByLabel("Opacity").fill("0.25");
     expect(await canvas.evaluate((node: HTMLCanvasElement) => node.style.opacity)).toBe("0.25");

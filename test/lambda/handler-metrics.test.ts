@@ -76,10 +76,11 @@ describe("handler metrics", () => {
     const event = await sampleClassifyEvent();
 
     // Act
-    const { status, documents } = await invoke(handler, event);
+    const { status, body, documents } = await invoke(handler, event);
 
     // Assess
     expect(status).toBe(200);
+    const answered = JSON.parse(body!) as { probabilities: { PNEUMONIA: number } };
     for (const document of documents) expect(document._aws.CloudWatchMetrics[0].Namespace).toBe(SERVICE_METRICS.namespace);
     expect(documentOf(documents, "function_name")).toMatchObject({ service: SERVICE_METRICS.service, function_name: lambdaContext.functionName, [METRICS.coldStart.name]: 1 });
     const counts = {
@@ -88,7 +89,7 @@ describe("handler metrics", () => {
       [METRICS.failed.name]: 0,
       [METRICS.classified.name]: 1,
       [LABEL_ANSWERS[SAMPLE_XRAY.label].name]: 1,
-      [METRICS.pneumoniaProbability.name]: expect.closeTo(0.99, 2),
+      [METRICS.pneumoniaProbability.name]: expect.closeTo(answered.probabilities.PNEUMONIA, 6),
     };
     expect(documentOf(documents, "Route")).toMatchObject({ Route: "classify", ...counts });
     expect(documentOf(documents, "Route", "ModelVersion")).toMatchObject({ Route: "classify", ModelVersion: manifest.version, ...counts });

@@ -35,10 +35,11 @@ describe("explanations", () => {
     // Act
     const { answer } = await explained(fixture!.path);
     // Assess
-    expect(answer.explanation).toMatchObject({ method: "CAM", width: 128, height: 128, heatmap: expect.stringMatching(/^data:image\/png;base64,/) });
+    const { width, height } = model.manifest.input.preprocessing;
+    expect(answer.explanation).toMatchObject({ method: "CAM", width, height, heatmap: expect.stringMatching(/^data:image\/png;base64,/) });
     const bytes = pngBytes(answer.explanation!.heatmap);
     // IHDR: width and height (4 bytes each, big-endian) from byte 16, then bit depth and colour type (0: greyscale).
-    expect([bytes.readUInt32BE(16), bytes.readUInt32BE(20), bytes[24], bytes[25]]).toEqual([128, 128, 8, 0]);
+    expect([bytes.readUInt32BE(16), bytes.readUInt32BE(20), bytes[24], bytes[25]]).toEqual([width, height, 8, 0]);
   });
 
   it("draws the map on the manifest's fixed scale: black at or below its black point, white at or above its white point", async () => {
@@ -58,7 +59,7 @@ describe("explanations", () => {
     const { result, answer } = await explained(fixture!.path);
     // Assess
     const decoded = png().decode(pngBytes(answer.explanation!.heatmap), {});
-    const levels = Uint8Array.from({ length: 128 * 128 }, (_, i) => decoded.data[i * 4]!);
+    const levels = Uint8Array.from({ length: explanation.width * explanation.height }, (_, i) => decoded.data[i * 4]!);
     expect(levels).toEqual(new Uint8Array(camToGrey(result.cam!, explanation)));
   });
 
@@ -83,7 +84,7 @@ describe("explanations", () => {
     expect(mean).toBeCloseTo(Math.log(result.probabilities.PNEUMONIA / result.probabilities.NORMAL), 2);
   });
 
-  it("puts the hottest tenth of every PNEUMONIA fixture the model calls PNEUMONIA in the chest, centred on a lung field", async () => {
+  it("puts the hottest tenth of every PNEUMONIA fixture the model calls PNEUMONIA in the chest, peaking over a lung field", async () => {
     let checked = 0;
     for (const fixture of (await xrayFixtures()).filter((f) => f.label === "PNEUMONIA")) {
       // Act
@@ -94,13 +95,15 @@ describe("explanations", () => {
       // mediastinum (heart, spine) in the middle fifth across, where pneumonia is not.
       const cam = result.cam!;
       const hottest = Array.from(cam.keys()).sort((a, b) => cam[b]! - cam[a]!).slice(0, cam.length / 10);
-      const [xs, ys] = [hottest.map((i) => (i % 128) / 128), hottest.map((i) => Math.floor(i / 128) / 128)];
+      const { width, height } = explanation;
+      const [xs, ys] = [hottest.map((i) => (i % width) / width), hottest.map((i) => Math.floor(i / width) / height)];
       expect(Math.min(...xs), fixture.name).toBeGreaterThanOrEqual(0.1);
       expect(Math.max(...xs), fixture.name).toBeLessThan(0.9);
       expect(Math.min(...ys), fixture.name).toBeGreaterThanOrEqual(0.1);
       expect(Math.max(...ys), fixture.name).toBeLessThan(0.85);
-      const centreX = xs.reduce((sum, x) => sum + x, 0) / xs.length;
-      expect(Math.abs(centreX - 0.5), fixture.name).toBeGreaterThan(0.1);
+      // The peak over a lung field, not the mediastinum (the hottest tenth may reach across it: perihilar or bilateral
+      // pneumonia lies next to it).
+      expect(Math.abs(xs[0]! - 0.5), fixture.name).toBeGreaterThan(0.1);
     }
     expect(checked).toBeGreaterThanOrEqual(3);
   });
@@ -114,8 +117,9 @@ describe("explanations", () => {
       checked++;
       // Assess
       const decoded = png().decode(pngBytes(answer.explanation!.heatmap), {});
-      const black = Array.from({ length: 128 * 128 }, (_, i) => decoded.data[i * 4]).filter((level) => level === 0).length;
-      expect(black / (128 * 128), fixture.name).toBeGreaterThan(0.9);
+      const pixels = explanation.width * explanation.height;
+      const black = Array.from({ length: pixels }, (_, i) => decoded.data[i * 4]).filter((level) => level === 0).length;
+      expect(black / pixels, fixture.name).toBeGreaterThan(0.9);
     }
     expect(checked).toBeGreaterThanOrEqual(3);
   });
