@@ -8,6 +8,7 @@
  *
  * Options: `npm run bench:overload -- --help`. The load generator runs on the same cores as the server.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
 import { cpus } from "node:os";
@@ -26,11 +27,15 @@ const commandLine = parseCommandLine({
     seconds: { type: "string", value: "S", default: "15", doc: "length of each measured run" },
     "warmup-seconds": { type: "string", value: "S", default: "3", doc: "load before each measured run, not counted" },
     originals: { type: "string", value: "DIR", default: ORIGINALS, doc: "NORMAL/ and PNEUMONIA/ folders of X-rays" },
+    server: { type: "string", value: "tsx|bundle", default: "tsx", doc: "tsx: the server as npm run start:gpu runs it; bundle: as the GPU image runs it (builds first)" },
   },
 });
 const { values } = commandLine;
 const seconds = commandLine.number("seconds", { min: 1, max: 3600, integer: false });
 const warmupSeconds = commandLine.number("warmup-seconds", { min: 0, max: 3600, integer: false });
+if (values.server !== "tsx" && values.server !== "bundle") commandLine.fail(`--server must be tsx or bundle, not "${values.server}"`);
+const serverEntry = values.server === "bundle" ? SERVER_ENTRIES.batchingBundle : SERVER_ENTRIES.batching;
+if (values.server === "bundle") execFileSync("npm", ["run", "build"], { stdio: "ignore" });
 const clientCounts = values.clients.split(",").map(Number);
 if (!clientCounts.every((n) => Number.isInteger(n) && n >= 1 && n <= 2000)) {
   commandLine.fail(`--clients must be whole numbers from 1 to 2000 separated by commas, not "${values.clients}"`);
@@ -119,7 +124,7 @@ const count = (n: number) => n.toLocaleString("en-US");
 const images = await readOriginals(values.originals);
 const forms = await Promise.all(images.map((image) => imageForm(image.bytes, image.name)));
 console.log(
-  `Overload of npm run start:gpu (defaults) over loopback, ${images.length} full-resolution originals, closed-loop clients that resend at once; ` +
+  `Overload of ${values.server === "bundle" ? "the batching server as the GPU image runs it (dist/lambda/gpu-server.mjs)" : "npm run start:gpu"} (defaults) over loopback, ${images.length} full-resolution originals, closed-loop clients that resend at once; ` +
     `${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.version}, code ${codeVersion()}; ${seconds} s a run after ${warmupSeconds} s of warm-up.`,
 );
 
@@ -135,7 +140,7 @@ interface Row {
 }
 const rows: Row[] = [];
 for (const clients of clientCounts) {
-  const server = await startServer(SERVER_ENTRIES.batching);
+  const server = await startServer(serverEntry);
   const url = new URL("/pneumonia_classifier", server.url);
   const pid = server.process.pid!;
   await flood(url, forms, clients, warmupSeconds * 1000);

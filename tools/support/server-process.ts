@@ -17,6 +17,8 @@ export const SERVER_ENTRIES = {
   local: "lambda/serve-local.ts",
   /** `npm run start:gpu`: the batching server. */
   batching: "lambda/serve-gpu.ts",
+  /** The batching server as the GPU image runs it: the bundle `npm run build` writes, without tsx. */
+  batchingBundle: "dist/lambda/gpu-server.mjs",
 } as const;
 
 /** The line a server prints once it serves, with its URL. */
@@ -43,7 +45,7 @@ export function readyUrl(child: ChildProcess, line: RegExp = SERVING_LINES.ready
 }
 
 /**
- * Starts a server as its npm script does (same entry point), on a port the OS picks, and waits for its
+ * Starts a server as its npm script (or image, for a bundle) does, on a port the OS picks, and waits for its
  * serving line (`until`, ready by default). Its structured logs (stdout) are dropped unless `keepLogs`, so a
  * long run does not fill a pipe.
  */
@@ -52,7 +54,9 @@ export async function startServer(
   env: NodeJS.ProcessEnv = {},
   { keepLogs = false, until = SERVING_LINES.ready } = {},
 ): Promise<LocalApiProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+  // TypeScript entries run under tsx as the npm scripts run them; a bundle runs on plain Node as in the images.
+  const args = entry.endsWith(".ts") ? ["--import", "tsx", entry] : [entry];
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, PORT: "0", POWERTOOLS_LOG_LEVEL: "WARN", ...env },
     stdio: ["ignore", keepLogs ? "pipe" : "ignore", "pipe"],
   });
