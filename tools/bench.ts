@@ -42,8 +42,8 @@ const { values } = commandLine;
  * sharp as it is usually called, and sharp doing the model's work: the originals carry a grey ICC profile, which
  * sharp applies by default (about 13 levels brighter, and slower) and the model's path ignores.
  */
-const SHARP = "sharp (libvips): decode + grey + resize to 128x128";
-const SHARP_IGNORE_ICC = "sharp, ignoreIcc (the grey the model sees): decode + grey + resize to 128x128";
+const SHARP = "sharp (libvips): decode + grey + resize to the model input";
+const SHARP_IGNORE_ICC = "sharp, ignoreIcc (the grey the model sees): decode + grey + resize to the model input";
 
 const JimpDefault = createJimp({ formats: [jpegJs], plugins: [resizeMethods] });
 
@@ -114,7 +114,7 @@ const stages = {
   "preprocess total (header + decode + resize + normalise)": await timeRounds(images, rounds, (image) => preprocessImage(image, spec)),
   "whole handler (REST event in, answer out)": await timeRounds(events, rounds, (event) => handler(event, lambdaContext)),
   "whole handler, the Lambda bundle (as Lambda runs it: no tsx)": await timeRounds(events, rounds, (event) => bundledHandler(event, lambdaContext)),
-  "jimp default: jpeg-js decode + resize to 128x128": await timeRounds(images, rounds, async (image) => {
+  "jimp default: jpeg-js decode + resize to the model input": await timeRounds(images, rounds, async (image) => {
     (await JimpDefault.fromBuffer(image)).resize({ w: width, h: height });
   }),
   [SHARP]: await timeRounds(images, rounds, (image) => sharp(image).greyscale().resize(width, height, { fit: "fill" }).raw().toBuffer()),

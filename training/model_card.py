@@ -86,9 +86,9 @@ ADULT_POLICY = (
     "the model reads pediatric chest X-rays only, so adults' are refused with the same 422 `NOT_A_CHEST_XRAY`, whose "
     "message says so. Accepting them with a warning would need the gate to tell an adult's frontal X-ray both from a "
     "child's and from everything else, and it cannot: adults score in the tail of the pediatric scores, around the "
-    "threshold, and only a few units below corner crops of pediatric X-rays (the adult row of the table above). So it "
-    "refuses most adult X-rays but not all; one that passes is answered like any other, without a warning, and its "
-    "answer is not to be relied on.")
+    "threshold, no further from them than some photos (the adult row of the table above). So it refuses some adult "
+    "X-rays but not all; one that passes is answered like any other, without a warning, and its answer is not to be "
+    "relied on.")
 
 
 def _cells(explanation: dict) -> str:
