@@ -23,6 +23,12 @@ export interface AdmissionOptions {
   maxWaitMs: number;
   /** Whether images are waiting for a worker now: the server is at capacity, and its throughput measures it. */
   saturated: () => boolean;
+  /**
+   * Images' worth of time an image still needs once it leaves the queues: a batch's (BATCH_MAX_SIZE), the most that
+   * can run ahead of or with it. Its request expires that much before the budget ends, so an image that starts that
+   * late is dropped rather than answered after the budget. @default 0
+   */
+  finishImages?: number;
 }
 
 /** What admission reports, for metrics. */
@@ -158,7 +164,7 @@ export class AdmissionControl {
       // Counted as shed when an image is dropped for it, not when the time runs out over images already at work.
       controller.abort(this.overloaded(SHED_REASONS.expired, total));
       if (!classifying) release();
-    }, this.options.maxWaitMs - spentMs);
+    }, Math.max(0, this.options.maxWaitMs - spentMs - this.finishMs()));
     return {
       signal: controller.signal,
       holdFor: (images) => {
@@ -216,9 +222,18 @@ export class AdmissionControl {
 
   private shedReason(images: number, spentMs: number): ShedReason | undefined {
     if (this.inFlight + images > this.options.maxInFlight) return SHED_REASONS.queueFull;
-    const perImageMs = this.perImage.ms;
-    if (this.inFlight > 0 && perImageMs !== undefined && (this.inFlight + images) * perImageMs > this.options.maxWaitMs - spentMs) return SHED_REASONS.overBudget;
+    if (this.inFlight > 0 && this.perImage.ms !== undefined && this.answerMs(images) > this.options.maxWaitMs - spentMs) return SHED_REASONS.overBudget;
     return undefined;
+  }
+
+  /** Milliseconds to answer the images in flight and `images` more, at the measured time per image, the last one's finish included. */
+  private answerMs(images: number): number {
+    return (this.inFlight + images) * (this.perImage.ms ?? 0) + this.finishMs();
+  }
+
+  /** Milliseconds an image still needs once it leaves the queues (a batch's worth), at the measured time per image. */
+  private finishMs(): number {
+    return (this.options.finishImages ?? 0) * (this.perImage.ms ?? 0);
   }
 
   private overloaded(reason: ShedReason, images: number): TemporarilyUnavailableError {
@@ -227,7 +242,7 @@ export class AdmissionControl {
     const budget = `its ${this.options.maxWaitMs} ms budget (QUEUE_MAX_WAIT_MS)`;
     const message = {
       [SHED_REASONS.queueFull]: `The server is at its limit of ${this.options.maxInFlight} images in progress; ${retry}.`,
-      [SHED_REASONS.overBudget]: `The server's queue would take about ${Math.round((this.inFlight + images) * (this.perImage.ms ?? 0))} ms to answer this request, over ${budget}; ${retry}.`,
+      [SHED_REASONS.overBudget]: `The server's queue would take about ${Math.round(this.answerMs(images))} ms to answer this request, over ${budget}; ${retry}.`,
       [SHED_REASONS.expired]: `The request waited out ${budget} before reaching the model; the server is over capacity: ${retry}.`,
       [SHED_REASONS.bufferFull]: `The server holds as many uploads as it may right now; ${retry}.`,
     }[reason];

@@ -10,9 +10,9 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-function control(maxWaitMs: number, maxInFlight = 1000, saturated = () => true) {
+function control(maxWaitMs: number, maxInFlight = 1000, saturated = () => true, finishImages = 0) {
   const shed: ShedReason[] = [];
-  const admission = new AdmissionControl({ maxInFlight, maxWaitMs, saturated }, { onAdmitted: () => undefined, onAdmissionWait: () => undefined, onShed: (reason) => shed.push(reason) });
+  const admission = new AdmissionControl({ maxInFlight, maxWaitMs, saturated, finishImages }, { onAdmitted: () => undefined, onAdmissionWait: () => undefined, onShed: (reason) => shed.push(reason) });
   return { admission, shed };
 }
 
@@ -61,6 +61,25 @@ describe("AdmissionControl", () => {
     // 150 images at 20 ms: the queue clears in 3 s.
     expect(refusal.headers["retry-after"]).toBe("3");
     expect(shed).toEqual([SHED_REASONS.overBudget]);
+  });
+
+  it("keeps a batch's worth of the budget for the last image's own trip: admits that many fewer, and expires that much sooner", () => {
+    // Prepare: 20 ms an image, a 3 s budget, 16 images' worth (320 ms) to finish once out of the queue
+    const { admission } = control(3000, 1000, () => true, 16);
+    answerAtPace(admission, 32, 20);
+    // Act
+    const first = classifying(admission, 1);
+    let admitted = 1;
+    let refusal;
+    while (!(refusal = refusalOfOne(admission))) admitted++;
+    vi.advanceTimersByTime(3000 - 320 - 1);
+    const abortedEarly = first.signal.aborted;
+    vi.advanceTimersByTime(1);
+    // Assess: (134 + 16) x 20 ms = 3 s
+    expect(admitted).toBe(134);
+    expect(refusal!.message).toMatch(/about 3020 ms to answer this request/);
+    expect(abortedEarly).toBe(false);
+    expect(first.signal.aborted).toBe(true);
   });
 
   it("refuses a whole request whose images would not fit, and still admits a smaller one", () => {
