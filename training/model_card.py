@@ -150,7 +150,8 @@ Dev is split by patient into two folds (seed {manifest['protocol']['foldSeed']},
 that touches dev (the decision threshold and the temperature) is made on one fold and measured on the other, then the
 folds swap; the epoch (the last) and the members (all) are fixed before training, so nothing else is chosen. The
 figures pool the two measured folds: each image is judged by a model tuned without it; the AUC ranks the model's own
-scores over all of dev, which no choice on dev touches. They are the float32
+scores over all of dev, which neither choice touches. The recipe itself (input size, augmentation) was picked among the
+runs of the experiments below by their dev figures, a choice above the protocol. They are the float32
 ensemble's (the protocol chooses on float32 logits); the int8 model served decides as it does on all but the few dev
 images counted under Quantization below.
 

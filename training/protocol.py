@@ -5,7 +5,8 @@ Fixed before training, so not chosen at all: the epoch (the last one, train.py) 
 one). Chosen on the tuning half: the decision threshold (best accuracy with sensitivity >= the floor) and the
 temperature of the probabilities (least negative log-likelihood once the threshold is folded in). The served
 model makes the same two choices on the whole of dev. The AUC needs no cross-fitting: it ranks the model's own
-scores, and nothing about the model was chosen on dev.
+scores, which neither choice touches. (The recipe itself, input size and augmentation, was picked among the runs of
+training/experiments.md by their dev figures: a choice above this protocol, which it cannot undo.)
 
     .venv/bin/python training/protocol.py --members training/.cache/runs/seed-1 training/.cache/runs/seed-2
 """
