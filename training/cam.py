@@ -24,7 +24,7 @@ import onnx
 import onnxruntime
 
 from dataset import Split, load_split, split_by_patient
-from gate import FEATURES_OUTPUT, check_same_probabilities
+from gate import FEATURES_OUTPUT, check_same_probabilities, member_heads
 from model_step import parse_args, read_manifest, write_manifest
 
 CAM_OUTPUT = "cam"
@@ -49,8 +49,7 @@ def _add_cam_nodes(model_path: Path) -> None:
     if any(o.name == CAM_OUTPUT for o in graph.output):
         return
     producers = {output: node for node in graph.node for output in node.output}
-    # Sorted by name as add_features_output sorts them, so member 0 comes first.
-    linear = sorted((node for node in graph.node if node.op_type in ("Gemm", "MatMul")), key=lambda node: node.name)
+    linear = member_heads(graph)
     if not linear:
         raise RuntimeError(f"{model_path} has no Gemm or MatMul node: no head to weight the features with")
     nodes, initializers, member_maps = [], [], []
@@ -137,8 +136,7 @@ def explanation_entry(model_path: Path, train_part: Split, log) -> dict:
     height, width = int(cam.shape[2]), int(cam.shape[3])
     model = onnx.load(str(model_path))
     producers = {output: node for node in model.graph.node for output in node.output}
-    linear = sorted((node for node in model.graph.node if node.op_type in ("Gemm", "MatMul")), key=lambda node: node.name)
-    cells = _feature_map_size(model, linear[0], producers)
+    cells = _feature_map_size(model, member_heads(model.graph)[0], producers)
     return {
         "method": "CAM",
         "output": CAM_OUTPUT,

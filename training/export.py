@@ -108,7 +108,6 @@ def export_model(model, full_train: Split, splits: dict[str, Split], curves: dic
                  log) -> None:
     """curves: name -> (labels, PNEUMONIA probabilities deciding at 0.5), for the ROC plot. The manifest's
     metrics are those of the served int8 model; the float32 ones stay beside them."""
-    out.mkdir(parents=True, exist_ok=True)
     dev = splits["dev"]
     served = ServedModel(model.eval(), results["calibration"]["threshold"], results["calibration"]["temperature"]).eval()
     onnx_path = out / "model.onnx"

@@ -36,6 +36,12 @@ THRESHOLD_PERCENTILE = 99.5
 RIDGE = 1e-3
 
 
+def member_heads(graph: onnx.GraphProto) -> list[onnx.NodeProto]:
+    """Each member's final linear layer, sorted by name, so member 0 comes first whatever order the exporter wrote
+    the nodes in."""
+    return sorted((node for node in graph.node if node.op_type in ("Gemm", "MatMul")), key=lambda node: node.name)
+
+
 def add_features_output(model_path: Path) -> int:
     """Exposes the pooled features feeding each member's final linear layer, concatenated, as FEATURES_OUTPUT.
 
@@ -47,8 +53,7 @@ def add_features_output(model_path: Path) -> int:
     existing = [o for o in graph.output if o.name == FEATURES_OUTPUT]
     if existing:
         return existing[0].type.tensor_type.shape.dim[1].dim_value
-    # Sorted by name, so member 0's features come first whatever order the exporter wrote the nodes in.
-    linear = sorted((node for node in graph.node if node.op_type in ("Gemm", "MatMul")), key=lambda node: node.name)
+    linear = member_heads(graph)
     if not linear:
         raise RuntimeError(f"{model_path} has no Gemm or MatMul node whose input could be the pooled features")
     widths = [_width_of(graph, node) for node in linear]

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from augment import random_affine, random_blur, random_erase, random_noise, random_photometric
 from dataset import Split, load_split, split_by_patient
-from metrics import at_threshold, choose_threshold
+from metrics import at_threshold, choose_threshold, sigmoid
 from model import PneumoniaCNN
 
 
@@ -59,7 +59,7 @@ def predict_logits(model: torch.nn.Module, split: Split, batch_size: int = 128) 
 
 
 def predict(model: torch.nn.Module, split: Split) -> np.ndarray:
-    return 1 / (1 + np.exp(-predict_logits(model, split)))
+    return sigmoid(predict_logits(model, split))
 
 
 def augment(x: torch.Tensor, args: argparse.Namespace, spec: dict, g: torch.Generator) -> torch.Tensor:

@@ -7,10 +7,7 @@ import { FIXTURES, xrayFixtures } from "../../tools/support/forms.js";
 import { inProcessImageClassifier } from "../../lambda/core/model/image-classifier.js";
 import { inProcessModel } from "../../lambda/core/model/in-process-model.js";
 import { BATCH_LIMITS } from "../../lambda/core/limits.js";
-import { defaultModelDir, readManifest } from "../../lambda/core/model/manifest.js";
-
-/** The heatmap's size: the served model's input, as its manifest says. */
-const { width: MAP_WIDTH, height: MAP_HEIGHT } = (await readManifest(defaultModelDir())).input.preprocessing;
+import { SERVED_INPUT } from "../support/served-model.js";
 
 /** A JSON answer as the tests read it; its shape is what the assertions check. */
 type Json = any;
@@ -123,7 +120,7 @@ describe("npm run start:gpu over real HTTP", () => {
     // Within a grey level: a batch of another size may round the last bit of a float differently.
     const reference = greyLevels((expected as Json).explanation.heatmap);
     for (const result of [json.results[0], json.results[2]]) {
-      expect(result.explanation).toMatchObject({ method: "CAM", width: MAP_WIDTH, height: MAP_HEIGHT });
+      expect(result.explanation).toMatchObject({ method: "CAM", width: SERVED_INPUT.width, height: SERVED_INPUT.height });
       expect(Math.max(...greyLevels(result.explanation.heatmap).map((level, i) => Math.abs(level - reference[i]!)))).toBeLessThanOrEqual(1);
     }
     expect(json.results[1]).not.toHaveProperty("explanation");

@@ -4,10 +4,7 @@ import { startLocalApi, type LocalApiProcess } from "../../tools/support/server-
 import { imageForm, xrayFixtures } from "../../tools/support/forms.js";
 import { FORM_LIMITS } from "../../lambda/core/limits.js";
 import { rawRequest } from "../support/raw-request.js";
-import { defaultModelDir, readManifest } from "../../lambda/core/model/manifest.js";
-
-/** The heatmap's size: the served model's input, as its manifest says. */
-const { width: MAP_WIDTH, height: MAP_HEIGHT } = (await readManifest(defaultModelDir())).input.preprocessing;
+import { SERVED_INPUT } from "../support/served-model.js";
 
 let api: LocalApiProcess;
 
@@ -62,7 +59,7 @@ describe("local API over real HTTP", () => {
     const plain = await postFile(bytes, fixture.name);
     // Assess
     expect(explained.status).toBe(200);
-    expect(explained.json.explanation).toEqual({ method: "CAM", width: MAP_WIDTH, height: MAP_HEIGHT, heatmap: expect.stringMatching(/^data:image\/png;base64,[A-Za-z0-9+/]+=*$/) });
+    expect(explained.json.explanation).toEqual({ method: "CAM", width: SERVED_INPUT.width, height: SERVED_INPUT.height, heatmap: expect.stringMatching(/^data:image\/png;base64,[A-Za-z0-9+/]+=*$/) });
     expect(Object.keys(plain.json)).toEqual(["prediction", "probability", "probabilities", "model", "timingsMs"]);
     expect(explained.json.probabilities).toEqual(plain.json.probabilities);
   });

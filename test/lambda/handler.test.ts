@@ -5,10 +5,7 @@ import type { ApiGatewayEvent } from "../../lambda/adapters/api-gateway-event.js
 import { httpApiEvent, lambdaContext, restApiEvent, type RequestSpec } from "../../tools/support/api-gateway-events.js";
 import { anyXray, imageForm } from "../../tools/support/forms.js";
 import { IMAGE_LIMITS } from "../../lambda/core/limits.js";
-import { defaultModelDir, readManifest } from "../../lambda/core/model/manifest.js";
-
-/** The heatmap's size: the served model's input, as its manifest says. */
-const { width: MAP_WIDTH, height: MAP_HEIGHT } = (await readManifest(defaultModelDir())).input.preprocessing;
+import { SERVED_INPUT } from "../support/served-model.js";
 
 const EVENT_VERSIONS = [
   ["REST API (payload 1.0)", restApiEvent],
@@ -57,7 +54,7 @@ describe.each(EVENT_VERSIONS)("handler with %s events", (_name, buildEvent) => {
     const refused = await invoke(buildEvent(await xrayRequest({ query: { explain: ["true", "no"] } })));
     // Assess
     expect(explained.status).toBe(200);
-    expect(explained.json.explanation).toMatchObject({ method: "CAM", width: MAP_WIDTH, height: MAP_HEIGHT, heatmap: expect.stringMatching(/^data:image\/png;base64,/) });
+    expect(explained.json.explanation).toMatchObject({ method: "CAM", width: SERVED_INPUT.width, height: SERVED_INPUT.height, heatmap: expect.stringMatching(/^data:image\/png;base64,/) });
     expect([refused.status, refused.json.error.code]).toEqual([400, "BAD_REQUEST"]);
   });
 
