@@ -52,12 +52,26 @@ interface Waiter {
   resolve: (admission: Admission) => void;
   reject: (error: unknown) => void;
   timer: NodeJS.Timeout;
+  stopWatching: () => void;
 }
 
 /** How an admitted image waits in a queue (for a preprocessing worker, for a batch). */
 export interface QueueOptions {
   /** Once aborted, the image is dropped if it is still waiting, and rejected with the signal's reason. */
   signal?: AbortSignal;
+}
+
+/**
+ * Calls `drop` with the signal's reason if `signal` aborts while an item waits in a queue; returns the call that
+ * stops watching, for when the item leaves the queue. A request's signal outlives its items' wait (and, on a
+ * kept-alive connection, the request), so a listener left on it would keep the item, and the image it
+ * carries, in memory.
+ */
+export function dropOnAbort(signal: AbortSignal | undefined, drop: (reason: unknown) => void): () => void {
+  if (!signal) return () => undefined;
+  const onAbort = () => drop(signal.reason);
+  signal.addEventListener("abort", onAbort, { once: true });
+  return () => signal.removeEventListener("abort", onAbort);
 }
 
 /** A request's admission: the signal its queued images watch, and the calls that hold and hand back its places. */
@@ -131,9 +145,9 @@ export class AdmissionControl {
         resolve,
         reject,
         timer: setTimeout(() => this.leave(waiter, this.shed(this.shedReason(images, 0) ?? SHED_REASONS.overBudget, images)), this.options.maxWaitMs / 2),
+        stopWatching: dropOnAbort(gone, (reason) => this.leave(waiter, reason)),
       };
       this.waiting.push(waiter);
-      gone?.addEventListener("abort", () => this.leave(waiter, gone.reason), { once: true });
     });
   }
 
@@ -206,6 +220,7 @@ export class AdmissionControl {
       if (this.shedReason(head.images, spentMs) !== undefined) return;
       this.waiting.shift();
       clearTimeout(head.timer);
+      head.stopWatching();
       head.resolve(this.admit(head.images, spentMs));
     }
   }
@@ -216,6 +231,7 @@ export class AdmissionControl {
     if (at === -1) return;
     this.waiting.splice(at, 1);
     clearTimeout(waiter.timer);
+    waiter.stopWatching();
     waiter.reject(error);
     if (at === 0) this.admitWaiting();
   }

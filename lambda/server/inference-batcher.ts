@@ -1,6 +1,6 @@
 import { toApiError } from "../core/errors.js";
 import type { Classification, OnnxModel } from "../core/model/onnx-model.js";
-import type { QueueOptions } from "./admission-control.js";
+import { dropOnAbort, type QueueOptions } from "./admission-control.js";
 
 /** When a batch runs: when it is full, or when its oldest image has waited maxWaitMs. */
 export interface BatchingOptions {
@@ -23,6 +23,7 @@ interface Pending {
   since: number;
   resolve: (result: Classification) => void;
   reject: (error: unknown) => void;
+  leftQueue: () => void;
 }
 
 /**
@@ -53,9 +54,9 @@ export class InferenceBatcher {
   classify(tensor: Float32Array, { explain = false, signal }: { explain?: boolean } & QueueOptions = {}): Promise<Classification> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      const item: Pending = { tensor, explain, since: performance.now(), resolve, reject };
+      const item: Pending = { tensor, explain, since: performance.now(), resolve, reject, leftQueue: () => undefined };
+      item.leftQueue = dropOnAbort(signal, (reason) => this.drop(item, reason));
       this.pending.push(item);
-      signal?.addEventListener("abort", () => this.drop(item, signal.reason), { once: true });
       this.schedule();
     });
   }
@@ -74,7 +75,9 @@ export class InferenceBatcher {
     if (this.pending.length >= this.options.maxBatchSize || waited >= this.options.maxWaitMs) {
       clearTimeout(this.timer);
       this.timer = undefined;
-      void this.run(this.pending.splice(0, this.options.maxBatchSize));
+      const batch = this.pending.splice(0, this.options.maxBatchSize);
+      for (const item of batch) item.leftQueue();
+      void this.run(batch);
     } else {
       this.timer ??= setTimeout(() => {
         this.timer = undefined;

@@ -12,7 +12,7 @@ import {
 import { logger } from "../core/logger.js";
 import type { ImageHeader } from "../core/model/image-header.js";
 import type { PreprocessingSpec } from "../core/model/preprocessing-spec.js";
-import type { QueueOptions } from "./admission-control.js";
+import { dropOnAbort, type QueueOptions } from "./admission-control.js";
 
 /** What the pool hands a worker, once, at start. */
 export interface PreprocessWorkerData {
@@ -46,6 +46,7 @@ interface Task {
   queuedAt: number;
   resolve: (value: { header: ImageHeader; tensor: Float32Array }) => void;
   reject: (error: ApiError) => void;
+  leftQueue: () => void;
 }
 
 interface Slot {
@@ -84,9 +85,9 @@ export class PreprocessPool {
     if (this.closed) return Promise.reject(shuttingDown());
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      const task: Task = { id: this.nextId++, bytes, queuedAt: performance.now(), resolve, reject };
+      const task: Task = { id: this.nextId++, bytes, queuedAt: performance.now(), resolve, reject, leftQueue: () => undefined };
+      task.leftQueue = dropOnAbort(signal, (reason) => this.drop(task, reason));
       this.waiting.push(task);
-      signal?.addEventListener("abort", () => this.drop(task, signal.reason), { once: true });
       this.dispatch();
     });
   }
@@ -94,7 +95,10 @@ export class PreprocessPool {
   /** Stops every worker; images still waiting are refused. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const task of this.waiting.splice(0)) task.reject(shuttingDown());
+    for (const task of this.waiting.splice(0)) {
+      task.leftQueue();
+      task.reject(shuttingDown());
+    }
     await Promise.all([...this.slots].map((slot) => slot.worker.terminate()));
   }
 
@@ -124,6 +128,7 @@ export class PreprocessPool {
       if (slot.task) continue;
       const task = this.waiting.shift();
       if (!task) return;
+      task.leftQueue();
       this.options.onWait?.(performance.now() - task.queuedAt);
       slot.task = task;
       slot.timer = setTimeout(() => this.overrun(slot), this.options.taskTimeoutMs);

@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { beforeAll, describe, expect, it } from "vitest";
 import { OnnxModel } from "../../lambda/core/model/onnx-model.js";
 import { defaultModelDir } from "../../lambda/core/model/manifest.js";
@@ -59,6 +60,16 @@ describe("InferenceBatcher", () => {
     const batched = await Promise.all(images.map((input) => batcher.classify(input)));
     // Assess
     batched.forEach((result, i) => expect(result.probabilities.PNEUMONIA).toBeCloseTo(alone[i]!.probabilities.PNEUMONIA, 5));
+  });
+
+  it("stops watching an image's signal once it joins a batch, so the request's signal does not keep it in memory", async () => {
+    // Prepare: one request's signal, which outlives its images' wait (a kept-alive connection's last request)
+    const { batcher } = recordingBatcher(2, 10_000);
+    const request = new AbortController();
+    // Act
+    await Promise.all(inputs(2).map((input) => batcher.classify(input, { signal: request.signal })));
+    // Assess
+    expect(getEventListeners(request.signal, "abort")).toHaveLength(0);
   });
 
   it("drops an image whose signal aborts while it waits for a batch, before the model sees it", async () => {

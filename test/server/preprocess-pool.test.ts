@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { readFile } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { PreprocessPool } from "../../lambda/server/preprocess-pool.js";
@@ -72,6 +73,17 @@ describe("PreprocessPool", () => {
     // Assess
     expect(overrun).toMatchObject({ status: 422, message: expect.stringMatching(/took over/) });
     expect(next).toEqual({ header: { type: "image/png", width: 2, height: 2, orientation: 1 }, tensor: new Float32Array(4) });
+  });
+
+  it("stops watching an image's signal once a worker takes it, so the request's signal does not keep its bytes in memory", async () => {
+    // Prepare: one request's signal, which outlives its images' wait (a kept-alive connection's last request)
+    pool = await PreprocessPool.start({ workerUrl: WORKER, threads: 1, spec, taskTimeoutMs: 60_000 });
+    const request = new AbortController();
+    const bytes = await readFile((await xrayFixtures())[0]!.path);
+    // Act
+    await Promise.all([pool.preprocess(bytes, { signal: request.signal }), pool.preprocess(bytes, { signal: request.signal })]);
+    // Assess
+    expect(getEventListeners(request.signal, "abort")).toHaveLength(0);
   });
 
   it("drops an image whose signal aborts while it waits for a worker, at once, before any worker takes it", async () => {
