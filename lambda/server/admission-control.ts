@@ -5,7 +5,7 @@ import { TimePerImage } from "./time-per-image.js";
 export const SHED_REASONS = {
   /** QUEUE_MAX_IMAGES images were in flight already. */
   queueFull: "queue-full",
-  /** The images in flight and the request's own would take longer than QUEUE_MAX_WAIT_MS, still after waiting half of it. */
+  /** The images in flight and the request's own would take longer than QUEUE_MAX_WAIT_MS, still after waiting as long as what was left of it could answer them. */
   overBudget: "over-budget",
   /** Admitted, but still waiting for a worker or a batch when QUEUE_MAX_WAIT_MS ran out. */
   expired: "expired",
@@ -24,9 +24,9 @@ export interface AdmissionOptions {
   /** Whether images are waiting for a worker now: the server is at capacity, and its throughput measures it. */
   saturated: () => boolean;
   /**
-   * Images' worth of time an image still needs once it leaves the queues: a batch's (BATCH_MAX_SIZE), the most that
-   * can run ahead of or with it. Its request expires that much before the budget ends, so an image that starts that
-   * late is dropped rather than answered after the budget. @default 0
+   * Images' worth of time an image still needs once it leaves the queues: on the batching server two batches'
+   * (2 x BATCH_MAX_SIZE), the batch it may find running and its own. Its request expires that much before the
+   * budget ends, so an image that starts that late is dropped rather than answered after the budget. @default 0
    */
   finishImages?: number;
 }
@@ -92,9 +92,14 @@ export interface Admission {
 /**
  * Admission by time: a request is admitted only if the images in flight and its own can be answered within
  * what is left of the budget at the measured time per image (and within the count bound). One that does not
- * fit yet waits, unread, behind those that came first, for at most half the budget (so at least half is left
- * for its work); then 503 OVERLOADED, with a Retry-After of the time the queue needs to clear. Waiting costs
- * nothing but a connection, where an immediate refusal would bring the client straight back with its body.
+ * fit yet waits, unread, for room, newest first: under sustained overload the newest waiting request has the
+ * most of its budget left, so it is the one that can still be answered in time, where admitting in arrival
+ * order would let the oldest, whose budget is nearly spent, hold up every request behind it until the queue
+ * drained to what it can still afford. A request waits until what is left of its budget could no longer
+ * answer it even from an empty queue; then 503 OVERLOADED, with a Retry-After of the time the queue needs to
+ * clear. Waiting costs nothing but a connection, where an immediate refusal would bring a client that ignores
+ * Retry-After straight back with its body (measured in the README: the fewer refusals a second, the more of
+ * the cores go to answers).
  * Admitted requests that outlive the budget anyway (the server slowed down) have their queued images dropped
  * before they reach the model. An idle server admits any request, so a batch larger than the budget allows is
  * still served when nothing else is.
@@ -131,8 +136,8 @@ export class AdmissionControl {
   }
 
   /**
-   * Admits `images` images as soon as they fit in what is left of the budget, after the requests waiting
-   * already; rejects with the 503 once half the budget has passed, or at once when too many wait already.
+   * Admits `images` images as soon as they fit in what is left of the budget, before the requests waiting
+   * already (newest first); rejects with the 503 once the wait limit has passed, or at once when too many wait already.
    * `gone` (the client left) ends the wait, rejecting with its reason.
    */
   admitWhenRoom(images: number, gone?: AbortSignal): Promise<Admission> {
@@ -144,7 +149,7 @@ export class AdmissionControl {
         arrivedAt: performance.now(),
         resolve,
         reject,
-        timer: setTimeout(() => this.leave(waiter, this.shed(this.shedReason(images, 0) ?? SHED_REASONS.overBudget, images)), this.options.maxWaitMs / 2),
+        timer: setTimeout(() => this.leave(waiter, this.shed(this.shedReason(images, 0) ?? SHED_REASONS.overBudget, images)), this.waitLimitMs(images)),
         stopWatching: dropOnAbort(gone, (reason) => this.leave(waiter, reason)),
       };
       this.waiting.push(waiter);
@@ -215,17 +220,17 @@ export class AdmissionControl {
 
   /** Admits the requests at the head of the queue that fit now, in their order. */
   private admitWaiting(): void {
-    for (let head = this.waiting[0]; head; head = this.waiting[0]) {
-      const spentMs = performance.now() - head.arrivedAt;
-      if (this.shedReason(head.images, spentMs) !== undefined) return;
-      this.waiting.shift();
-      clearTimeout(head.timer);
-      head.stopWatching();
-      head.resolve(this.admit(head.images, spentMs));
+    for (let newest = this.waiting.at(-1); newest; newest = this.waiting.at(-1)) {
+      const spentMs = performance.now() - newest.arrivedAt;
+      if (this.shedReason(newest.images, spentMs) !== undefined) return;
+      this.waiting.pop();
+      clearTimeout(newest.timer);
+      newest.stopWatching();
+      newest.resolve(this.admit(newest.images, spentMs));
     }
   }
 
-  /** Takes a request out of the queue, if it is still there, and rejects it; those behind it may fit now. */
+  /** Takes a request out of the queue, if it is still there, and rejects it; one older than it may fit now. */
   private leave(waiter: Waiter, error: unknown): void {
     const at = this.waiting.indexOf(waiter);
     if (at === -1) return;
@@ -233,7 +238,17 @@ export class AdmissionControl {
     clearTimeout(waiter.timer);
     waiter.stopWatching();
     waiter.reject(error);
-    if (at === 0) this.admitWaiting();
+    if (at === this.waiting.length) this.admitWaiting();
+  }
+
+  /**
+   * How long a request of `images` images may wait for room: until what is left of its budget could no longer
+   * answer it even from an empty queue (its own images and finishImages' worth), at the measured time per
+   * image; half the budget before a time is measured.
+   */
+  private waitLimitMs(images: number): number {
+    if (this.perImage.ms === undefined) return this.options.maxWaitMs / 2;
+    return Math.max(0, this.options.maxWaitMs - (images + (this.options.finishImages ?? 0)) * this.perImage.ms);
   }
 
   private shedReason(images: number, spentMs: number): ShedReason | undefined {
@@ -247,7 +262,7 @@ export class AdmissionControl {
     return (this.inFlight + images) * (this.perImage.ms ?? 0) + this.finishMs();
   }
 
-  /** Milliseconds an image still needs once it leaves the queues (a batch's worth), at the measured time per image. */
+  /** Milliseconds an image still needs once it leaves the queues (finishImages' worth), at the measured time per image. */
   private finishMs(): number {
     return (this.options.finishImages ?? 0) * (this.perImage.ms ?? 0);
   }

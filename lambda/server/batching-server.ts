@@ -87,7 +87,7 @@ export async function startBatchingServer(config: BatchingServerConfig, workerUr
     awaitingAdmission: (): number => admission.waitingRequests,
   });
   const admission = new AdmissionControl(
-    { maxInFlight: config.maxInFlightImages, maxWaitMs: config.maxQueueWaitMs, saturated: () => (pool?.queued ?? 0) > 0, finishImages: config.maxBatchSize },
+    { maxInFlight: config.maxInFlightImages, maxWaitMs: config.maxQueueWaitMs, saturated: () => (pool?.queued ?? 0) > 0, finishImages: 2 * config.maxBatchSize },
     metrics,
   );
   const unavailable = () => {

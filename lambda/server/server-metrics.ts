@@ -62,7 +62,7 @@ export class ServerMetrics implements BatchObserver, AdmissionObserver {
   private readonly shed = new Counter({
     name: "classifier_shed_requests_total",
     help:
-      "Requests answered 503 OVERLOADED, by reason: queue-full (QUEUE_MAX_IMAGES, or too many waiting for room), over-budget (still no room within QUEUE_MAX_WAIT_MS after waiting half of it), " +
+      "Requests answered 503 OVERLOADED, by reason: queue-full (QUEUE_MAX_IMAGES, or too many waiting for room), over-budget (still no room for it after waiting as long as what was left of QUEUE_MAX_WAIT_MS could still answer it), " +
       "buffer-full (MAX_BUFFERED_MB), expired (admitted, but an image was still waiting when QUEUE_MAX_WAIT_MS ran out)",
     labelNames: ["reason"] as const,
     registers: [this.registry],

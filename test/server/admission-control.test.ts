@@ -172,22 +172,41 @@ describe("AdmissionControl", () => {
     expect(shed).toEqual([SHED_REASONS.expired]);
   });
 
-  it("holds requests that find no room in their order, admits each as room frees, and refuses those still waiting after half the budget", async () => {
-    // Prepare: room for two images, both taken
+  it("holds requests that find no room, admits the newest first as room frees, and refuses the others once their wait runs out", async () => {
+    // Prepare: room for two images, both taken; no time per image measured yet, so a request waits half the budget
     const { admission, shed } = control(1000, 2);
     const first = classifying(admission, 1);
     classifying(admission, 1);
-    const third = admission.admitWhenRoom(1);
-    const fourth = admission.admitWhenRoom(1).catch((error: unknown) => error);
+    const older = admission.admitWhenRoom(1).catch((error: unknown) => error);
+    const newer = admission.admitWhenRoom(1);
     // Act
     first.imageDone(false);
-    const admittedThird = await third;
-    vi.advanceTimersByTime(500);
+    const admittedNewer = await newer;
+    vi.advanceTimersByTime(499);
+    const olderStillWaiting = admission.waitingRequests;
+    vi.advanceTimersByTime(1);
     // Assess
-    expect(admittedThird.signal.aborted).toBe(false);
-    expect(await fourth).toMatchObject({ status: 503, code: "OVERLOADED", message: expect.stringMatching(/at its limit of 2 images in progress/) });
+    expect(admittedNewer.signal.aborted).toBe(false);
+    expect(olderStillWaiting).toBe(1);
+    expect(await older).toMatchObject({ status: 503, code: "OVERLOADED", message: expect.stringMatching(/at its limit of 2 images in progress/) });
     expect(admission.admitted).toBe(2);
     expect(admission.waitingRequests).toBe(0);
     expect(shed).toEqual([SHED_REASONS.queueFull]);
+  });
+
+  it("lets a request wait for room until what is left of its budget could not answer it from an empty queue", async () => {
+    // Prepare: 20 ms an image, a 1 s budget, 16 images' worth to finish: a one-image request can wait 1000 - 17 x 20 = 660 ms
+    const { admission } = control(1000, 34, () => true, 16);
+    answerAtPace(admission, 32, 20);
+    for (let i = 0; i < 34; i++) classifying(admission, 1);
+    const waiting = admission.admitWhenRoom(1).catch((error: unknown) => error);
+    // Act
+    vi.advanceTimersByTime(659);
+    const stillWaiting = admission.waitingRequests;
+    vi.advanceTimersByTime(1);
+    // Assess
+    expect(stillWaiting).toBe(1);
+    expect(await waiting).toMatchObject({ status: 503, code: "OVERLOADED" });
+    expect(admission.waitingRequests).toBe(0);
   });
 });
