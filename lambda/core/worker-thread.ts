@@ -2,14 +2,23 @@ import { Worker } from "node:worker_threads";
 import { logger } from "./logger.js";
 
 /**
+ * A small young generation for every worker. The workers' garbage is large and short-lived (a decoded
+ * full-resolution X-ray is megabytes of ArrayBuffer outside the V8 heap, freed only when its small wrapper is
+ * collected), and V8 sizes the young generation by the heap, not by what it holds: with its default (16 MiB and
+ * up) each worker kept tens of MiB of dead pixels between scavenges (README, Overload: about 65 MB of peak RSS
+ * under `npm run bench:overload`, throughput unchanged).
+ */
+const WORKER_RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 2 };
+
+/**
  * A worker thread running a module of lambda/. Worker threads do not inherit tsx's loader (tsx issue #354),
  * so a TypeScript module (npm run start:gpu, in development) is imported after registering tsx in the
  * worker itself; the bundle's .mjs workers start directly.
  */
 export function startWorkerThread(url: URL, workerData: unknown): Worker {
-  if (!url.pathname.endsWith(".ts")) return new Worker(url, { workerData });
+  if (!url.pathname.endsWith(".ts")) return new Worker(url, { workerData, resourceLimits: WORKER_RESOURCE_LIMITS });
   const bootstrap = `import("tsx/esm/api").then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(bootstrap, { eval: true, workerData });
+  return new Worker(bootstrap, { eval: true, workerData, resourceLimits: WORKER_RESOURCE_LIMITS });
 }
 
 /** The URL of a worker module that sits next to the calling entry point: `.ts` under tsx, `.mjs` in the bundle. */
