@@ -1,5 +1,5 @@
 /**
- * Overload test of the batching server (issue 17): starts `npm run start:gpu` as its script does, for each
+ * Overload test of the batching server (issue 17): starts `npm run start:gpu` as its script does (the bundle), for each
  * client count, and loads it over loopback from closed-loop clients that send the next request the moment an
  * answer is in, whatever it was (as a client that ignores Retry-After does), with the full-resolution X-rays of
  * ../shared/data/originals as `curl -F` sends them. Meanwhile it asks /health twice a second and samples the
@@ -8,12 +8,11 @@
  *
  * Options: `npm run bench:overload -- --help`. The load generator runs on the same cores as the server.
  */
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
 import { cpus } from "node:os";
 import { ORIGINALS, imageForm, readOriginals, type EncodedForm } from "./support/forms.js";
-import { SERVER_ENTRIES, startServer } from "./support/server-process.js";
+import { SERVER_ENTRIES, buildBundles, startServer } from "./support/server-process.js";
 import { codeVersion, quantile } from "./run-report.js";
 import { parseCommandLine } from "../bin/cli/command-line.js";
 
@@ -27,15 +26,11 @@ const commandLine = parseCommandLine({
     seconds: { type: "string", value: "S", default: "15", doc: "length of each measured run" },
     "warmup-seconds": { type: "string", value: "S", default: "3", doc: "load before each measured run, not counted" },
     originals: { type: "string", value: "DIR", default: ORIGINALS, doc: "NORMAL/ and PNEUMONIA/ folders of X-rays" },
-    server: { type: "string", value: "tsx|bundle", default: "tsx", doc: "tsx: the server as npm run start:gpu runs it; bundle: as the GPU image runs it (builds first)" },
   },
 });
 const { values } = commandLine;
 const seconds = commandLine.number("seconds", { min: 1, max: 3600, integer: false });
 const warmupSeconds = commandLine.number("warmup-seconds", { min: 0, max: 3600, integer: false });
-if (values.server !== "tsx" && values.server !== "bundle") commandLine.fail(`--server must be tsx or bundle, not "${values.server}"`);
-const serverEntry = values.server === "bundle" ? SERVER_ENTRIES.batchingBundle : SERVER_ENTRIES.batching;
-if (values.server === "bundle") execFileSync("npm", ["run", "build"], { stdio: "ignore" });
 const clientCounts = values.clients.split(",").map(Number);
 if (!clientCounts.every((n) => Number.isInteger(n) && n >= 1 && n <= 2000)) {
   commandLine.fail(`--clients must be whole numbers from 1 to 2000 separated by commas, not "${values.clients}"`);
@@ -124,7 +119,7 @@ const count = (n: number) => n.toLocaleString("en-US");
 const images = await readOriginals(values.originals);
 const forms = await Promise.all(images.map((image) => imageForm(image.bytes, image.name)));
 console.log(
-  `Overload of ${values.server === "bundle" ? "the batching server as the GPU image runs it (dist/lambda/gpu-server.mjs)" : "npm run start:gpu"} (defaults) over loopback, ${images.length} full-resolution originals, closed-loop clients that resend at once; ` +
+  `Overload of npm run start:gpu (defaults) over loopback, ${images.length} full-resolution originals, closed-loop clients that resend at once; ` +
     `${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.version}, code ${codeVersion()}; ${seconds} s a run after ${warmupSeconds} s of warm-up.`,
 );
 
@@ -139,8 +134,9 @@ interface Row {
   peakRssMb: number;
 }
 const rows: Row[] = [];
+buildBundles();
 for (const clients of clientCounts) {
-  const server = await startServer(serverEntry);
+  const server = await startServer(SERVER_ENTRIES.batchingBundle);
   const url = new URL("/pneumonia_classifier", server.url);
   const pid = server.process.pid!;
   await flood(url, forms, clients, warmupSeconds * 1000);

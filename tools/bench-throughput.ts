@@ -15,7 +15,7 @@ import { readFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
 import { cpus } from "node:os";
 import { ORIGINALS, encodeForm, imageForm, readOriginals, type EncodedForm } from "./support/forms.js";
-import { SERVER_ENTRIES, startServer } from "./support/server-process.js";
+import { SERVER_ENTRIES, buildBundles, startServer } from "./support/server-process.js";
 import { codeVersion, quantile } from "./run-report.js";
 import { OnnxModel } from "../lambda/core/model/onnx-model.js";
 import { defaultModelDir } from "../lambda/core/model/manifest.js";
@@ -64,11 +64,11 @@ interface Target {
 
 const TARGETS: Target[] = [
   { name: "start", description: "npm start (Lambda handler, local front)", entry: SERVER_ENTRIES.local, env: {}, path: "/pneumonia_classifier", imagesPerRequest: 1 },
-  { name: "gpu", description: "npm run start:gpu (batching on, defaults)", entry: SERVER_ENTRIES.batching, env: {}, path: "/pneumonia_classifier", imagesPerRequest: 1 },
+  { name: "gpu", description: "npm run start:gpu (batching on, defaults)", entry: SERVER_ENTRIES.batchingBundle, env: {}, path: "/pneumonia_classifier", imagesPerRequest: 1 },
   {
     name: "gpu-unbatched",
     description: "npm run start:gpu, BATCH_MAX_SIZE=1 (batching off)",
-    entry: SERVER_ENTRIES.batching,
+    entry: SERVER_ENTRIES.batchingBundle,
     env: { BATCH_MAX_SIZE: "1" },
     path: "/pneumonia_classifier",
     imagesPerRequest: 1,
@@ -76,7 +76,7 @@ const TARGETS: Target[] = [
   {
     name: "gpu-batch-route",
     description: `npm run start:gpu, batch route, ${batchFiles} images a request`,
-    entry: SERVER_ENTRIES.batching,
+    entry: SERVER_ENTRIES.batchingBundle,
     env: {},
     path: "/pneumonia_classifier/batch",
     imagesPerRequest: batchFiles,
@@ -179,6 +179,7 @@ console.log(
     `so ${cpus().length} cores cannot serve more than ${((cpus().length * 1000) / ceilingMs).toFixed(0)} images/s.`,
 );
 const rows: string[][] = [];
+if (selected.some((target) => target.entry === SERVER_ENTRIES.batchingBundle)) buildBundles();
 for (const target of selected) {
   const bodies = await forms(target, images);
   for (const concurrency of concurrencies) {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 
 /** A running server process (`npm start` or `npm run start:gpu`) on a free loopback port. */
@@ -15,11 +15,19 @@ export interface LocalApiProcess {
 export const SERVER_ENTRIES = {
   /** `npm start`: the Lambda handler behind the local front. */
   local: "lambda/serve-local.ts",
-  /** `npm run start:gpu`: the batching server. */
+  /**
+   * The batching server from its source, under tsx: the code `npm run start:gpu` bundles and runs. Tests start
+   * this one, so a test run needs no build (test/lambda/bundle.test.ts starts the bundle).
+   */
   batching: "lambda/serve-gpu.ts",
-  /** The batching server as the GPU image runs it: the bundle `npm run build` writes, without tsx. */
+  /** `npm run start:gpu` and the GPU image: the bundle `npm run build` writes, on plain Node (build it first: buildBundles). */
   batchingBundle: "dist/lambda/gpu-server.mjs",
 } as const;
+
+/** Builds the bundles (`npm run build`), as `npm run start:gpu` does before it starts SERVER_ENTRIES.batchingBundle. */
+export function buildBundles(): void {
+  execFileSync("npm", ["run", "build"], { stdio: "ignore" });
+}
 
 /** The line a server prints once it serves, with its URL. */
 export const SERVING_LINES = {
@@ -54,7 +62,7 @@ export async function startServer(
   env: NodeJS.ProcessEnv = {},
   { keepLogs = false, until = SERVING_LINES.ready } = {},
 ): Promise<LocalApiProcess> {
-  // TypeScript entries run under tsx as the npm scripts run them; a bundle runs on plain Node as in the images.
+  // TypeScript entries run under tsx as the npm scripts run them; a bundle runs on plain Node, as start:gpu and the images run it.
   const args = entry.endsWith(".ts") ? ["--import", "tsx", entry] : [entry];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, PORT: "0", POWERTOOLS_LOG_LEVEL: "WARN", ...env },
