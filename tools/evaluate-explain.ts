@@ -9,8 +9,11 @@
  * Runs the served preprocessing and model in process (the test edits model inputs, which no HTTP client can
  * send). The region is set to mid-grey (the issue's test) and, separately, to black (the usual deletion baseline; an
  * equalised lung field is dark, and mid-grey there looks like the opacity pneumonia is). The shift moves the whole mask by
- * a random (dx, dy), wrapping at the edges, so it keeps its size and shape. The logit is the map's mean, which
- * is the served logit (threshold folded) without the rounding of a probability near 1.
+ * a random (dx, dy), wrapping at the edges, so it keeps its size and shape. Two controls: shifted anywhere (the
+ * first versions of this test), and shifted elsewhere, to a place that shares no pixel with the hottest region.
+ * A uniform offset leaves the two overlapping about half the time, and a control that greys out part of the
+ * hottest region deletes the very evidence it is the control for. The logit is the map's mean, which is the
+ * served logit (threshold folded) without the rounding of a probability near 1.
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -33,7 +36,11 @@ const commandLine = parseCommandLine({
 });
 const { values } = commandLine;
 const share = commandLine.number("share", { min: 0.01, max: 0.5, integer: false });
-const random = new Random(commandLine.number("seed", { min: 0, max: 2 ** 32 - 1 }));
+const seed = commandLine.number("seed", { min: 0, max: 2 ** 32 - 1 });
+/** Offsets shifted anywhere: the stream the first versions of this test drew from, so their figures reproduce. */
+const random = new Random(seed);
+/** Offsets shifted elsewhere, from a stream of their own (the number of draws per image varies). */
+const clearRandom = new Random(seed ^ 0x5bd1e995);
 /**
  * What a deleted region becomes, as a pixel level (0 black, 1 white, after equalisation, before normalisation):
  * mid-grey, the issue's test, and black, the usual deletion baseline.
@@ -49,6 +56,21 @@ function hottest(cam: Float32Array, fraction: number): Uint32Array {
 /** The indices moved by (dx, dy) on a width x height grid, wrapping at the edges. */
 function shifted(indices: Uint32Array, width: number, height: number, dx: number, dy: number): Uint32Array {
   return indices.map((i) => ((Math.floor(i / width) + dy) % height) * width + ((i % width) + dx) % width);
+}
+
+/**
+ * An offset that moves `indices` to where they share no index with themselves, drawn at random; the least
+ * overlapping of `tries` draws if none is clear.
+ */
+function clearOffset(indices: Uint32Array, tries = 1000): { dx: number; dy: number; overlap: number } {
+  const inRegion = new Set(indices);
+  let best = { dx: 0, dy: 0, overlap: Infinity };
+  for (let t = 0; t < tries && best.overlap > 0; t++) {
+    const [dx, dy] = [clearRandom.int(width), clearRandom.int(height)];
+    const overlap = shifted(indices, width, height, dx, dy).reduce((n, i) => n + (inRegion.has(i) ? 1 : 0), 0);
+    if (overlap < best.overlap) best = { dx, dy, overlap };
+  }
+  return best;
 }
 
 /** The input with the pixels at `indices` set to `value`. */
@@ -70,10 +92,12 @@ if (!explanation) commandLine.fail(`the model in ${defaultModelDir()} has no cla
 const { width, height, normalisation } = input.preprocessing;
 const folder = join(values.data, "PNEUMONIA");
 const files = (await readdir(folder)).filter((file) => /\.(jpe?g|png)$/i.test(file)).sort();
-/** Per fill, each image's drop of the PNEUMONIA logit with the hottest region filled and with it shifted. */
-const drops = Object.fromEntries(Object.keys(FILLS).map((fill) => [fill, { hottest: [] as number[], shifted: [] as number[] }]));
+/** Per fill, each image's drop of the PNEUMONIA logit with the hottest region filled, and with it shifted anywhere and elsewhere. */
+const drops = Object.fromEntries(Object.keys(FILLS).map((fill) => [fill, { hottest: [] as number[], anywhere: [] as number[], elsewhere: [] as number[] }]));
 let calledNormal = 0;
 let refused = 0;
+/** Images whose hottest region could not be moved clear of itself. */
+let overlapping = 0;
 for (const file of files) {
   const { tensor } = await preprocessImage(await readFile(join(folder, file)), input.preprocessing);
   const result = await model.classify(tensor, true);
@@ -82,30 +106,39 @@ for (const file of files) {
   else {
     const logit = mean(result.cam!);
     const hot = hottest(result.cam!, share);
-    // One shift per image, the same for every fill.
-    const moved = shifted(hot, width, height, random.int(width), random.int(height));
+    // One shift of each kind per image, the same for every fill.
+    const anywhere = shifted(hot, width, height, random.int(width), random.int(height));
+    const clear = clearOffset(hot);
+    const elsewhere = shifted(hot, width, height, clear.dx, clear.dy);
+    if (clear.overlap > 0) overlapping++;
     for (const [fill, level] of Object.entries(FILLS)) {
       const value = (level - normalisation.mean) / normalisation.std;
-      const [afterHot, afterMoved] = await model.classifyBatch([filled(tensor, hot, value), filled(tensor, moved, value)], [true, true]);
+      const inputs = [hot, anywhere, elsewhere].map((region) => filled(tensor, region, value));
+      const [afterHot, afterAnywhere, afterElsewhere] = await model.classifyBatch(inputs, [true, true, true]);
       drops[fill]!.hottest.push(logit - mean(afterHot!.cam!));
-      drops[fill]!.shifted.push(logit - mean(afterMoved!.cam!));
+      drops[fill]!.anywhere.push(logit - mean(afterAnywhere!.cam!));
+      drops[fill]!.elsewhere.push(logit - mean(afterElsewhere!.cam!));
     }
   }
 }
 const images = drops.grey!.hottest.length;
-const rows = Object.entries(drops).map(([fill, { hottest: hot, shifted: moved }]) => {
-  const wins = hot.filter((drop, i) => drop > moved[i]!).length;
-  const [hotMean, movedMean] = [mean(hot), mean(moved)];
-  return `| ${fill} | ${hotMean.toFixed(3)} | ${movedMean.toFixed(3)} | ${(hotMean / movedMean).toFixed(2)} | ${wins} of ${images} (${((wins / images) * 100).toFixed(1)} %) |`;
-});
+const rows = Object.entries(drops).flatMap(([fill, { hottest: hot, ...controls }]) =>
+  Object.entries(controls).map(([control, moved]) => {
+    const wins = hot.filter((drop, i) => drop > moved[i]!).length;
+    const [hotMean, movedMean] = [mean(hot), mean(moved)];
+    return `| ${fill} | ${control} | ${hotMean.toFixed(3)} | ${movedMean.toFixed(3)} | ${(hotMean / movedMean).toFixed(2)} | ${wins} of ${images} (${((wins / images) * 100).toFixed(1)} %) |`;
+  }),
+);
 const report = [
   `Deletion test of ${model.manifest.name} ${model.manifest.version}'s class activation map on \`${values.data}/PNEUMONIA\`: ${files.length} images, ` +
     `${images} called PNEUMONIA and accepted by the gate (${calledNormal} called NORMAL, ${refused} refused: left out). The hottest ` +
     `${(share * 100).toFixed(0)} % of each model input, and the same region shifted by a random offset (seed ${values.seed}), set to the fill; ` +
-    "the drop of the PNEUMONIA logit (threshold folded) on average:",
+    "shifted anywhere, or elsewhere (sharing no pixel with the hottest region" +
+    (overlapping ? `; for ${overlapping} images no offset cleared it, and the least overlapping was used` : "") +
+    "); the drop of the PNEUMONIA logit (threshold folded) on average:",
   "",
-  "| fill | hottest region | shifted region | ratio | hottest drops more |",
-  "|---|---|---|---|---|",
+  "| fill | shifted | hottest region | shifted region | ratio | hottest drops more |",
+  "|---|---|---|---|---|---|",
   ...rows,
   "",
   `Command: \`npm run evaluate:explain -- --data ${values.data} --share ${share} --seed ${values.seed}\`.`,
