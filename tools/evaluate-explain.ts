@@ -11,7 +11,7 @@
  * equalised lung field is dark, and mid-grey there looks like the opacity pneumonia is). The shift moves the whole mask by
  * a random (dx, dy), wrapping at the edges, so it keeps its size and shape. Two controls: shifted anywhere (the
  * first versions of this test), and shifted elsewhere, to a place that shares no pixel with the hottest region.
- * A uniform offset leaves the two overlapping about half the time, and a control that greys out part of the
+ * A uniform offset leaves the two overlapping about half the time (the report counts it), and a control that greys out part of the
  * hottest region deletes the very evidence it is the control for. The logit is the map's mean, which is the
  * served logit (threshold folded) without the rounding of a probability near 1.
  */
@@ -98,6 +98,8 @@ let calledNormal = 0;
 let refused = 0;
 /** Images whose hottest region could not be moved clear of itself. */
 let overlapping = 0;
+/** Images whose region shifted anywhere shares pixels with the hottest one. */
+let anywhereOverlaps = 0;
 for (const file of files) {
   const { tensor } = await preprocessImage(await readFile(join(folder, file)), input.preprocessing);
   const result = await model.classify(tensor, true);
@@ -108,6 +110,8 @@ for (const file of files) {
     const hot = hottest(result.cam!, share);
     // One shift of each kind per image, the same for every fill.
     const anywhere = shifted(hot, width, height, random.int(width), random.int(height));
+    const inHot = new Set(hot);
+    if (anywhere.some((i) => inHot.has(i))) anywhereOverlaps++;
     const clear = clearOffset(hot);
     const elsewhere = shifted(hot, width, height, clear.dx, clear.dy);
     if (clear.overlap > 0) overlapping++;
@@ -133,7 +137,7 @@ const report = [
   `Deletion test of ${model.manifest.name} ${model.manifest.version}'s class activation map on \`${values.data}/PNEUMONIA\`: ${files.length} images, ` +
     `${images} called PNEUMONIA and accepted by the gate (${calledNormal} called NORMAL, ${refused} refused: left out). The hottest ` +
     `${(share * 100).toFixed(0)} % of each model input, and the same region shifted by a random offset (seed ${values.seed}), set to the fill; ` +
-    "shifted anywhere, or elsewhere (sharing no pixel with the hottest region" +
+    `shifted anywhere (for ${anywhereOverlaps} images it shares pixels with the hottest region), or elsewhere (sharing no pixel with it` +
     (overlapping ? `; for ${overlapping} images no offset cleared it, and the least overlapping was used` : "") +
     "); the drop of the PNEUMONIA logit (threshold folded) on average:",
   "",
