@@ -218,7 +218,7 @@ export class AdmissionControl {
     this.observer.onAdmitted(images);
   }
 
-  /** Admits the requests at the head of the queue that fit now, in their order. */
+  /** Admits waiting requests that fit now, newest first. */
   private admitWaiting(): void {
     for (let newest = this.waiting.at(-1); newest; newest = this.waiting.at(-1)) {
       const spentMs = performance.now() - newest.arrivedAt;

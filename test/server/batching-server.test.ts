@@ -110,7 +110,7 @@ describe("startBatchingServer", () => {
     }
   });
 
-  it("holds a classification that finds no room, its body unread, and refuses it when none frees up in half its budget: a client that sent headers only gets its 503", async () => {
+  it("holds a classification that finds no room, its body unread, and refuses it when none frees up while it may wait (half its budget before a time per image is measured): a client that sent headers only gets its 503", async () => {
     // Prepare: room for one full batch, held by files that keep the one (hanging) worker busy for good
     const config = serverConfigFromEnv({ PORT: "0", PREPROCESS_THREADS: "1", QUEUE_MAX_IMAGES: String(BATCH_LIMITS.maxFiles), QUEUE_MAX_WAIT_MS: "2000", SHUTDOWN_TIMEOUT_MS: "0" });
     const server = await startBatchingServer(config, { ...WORKERS, preprocess: HANGING_WORKER });
