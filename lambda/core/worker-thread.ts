@@ -12,7 +12,7 @@ const WORKER_RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 2 };
 
 /**
  * A worker thread running a module of lambda/. Worker threads do not inherit tsx's loader (tsx issue #354),
- * so a TypeScript module (npm run start:gpu, in development) is imported after registering tsx in the
+ * so a TypeScript module (the servers started from source, as the tests do) is imported after registering tsx in the
  * worker itself; the bundle's .mjs workers start directly.
  */
 export function startWorkerThread(url: URL, workerData: unknown): Worker {

@@ -54,8 +54,7 @@ export class InferenceBatcher {
   classify(tensor: Float32Array, { explain = false, signal }: { explain?: boolean } & QueueOptions = {}): Promise<Classification> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      const item: Pending = { tensor, explain, since: performance.now(), resolve, reject, leftQueue: () => undefined };
-      item.leftQueue = dropOnAbort(signal, (reason) => this.drop(item, reason));
+      const item: Pending = { tensor, explain, since: performance.now(), resolve, reject, leftQueue: dropOnAbort(signal, (reason) => this.drop(item, reason)) };
       this.pending.push(item);
       this.schedule();
     });

@@ -85,8 +85,7 @@ export class PreprocessPool {
     if (this.closed) return Promise.reject(shuttingDown());
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      const task: Task = { id: this.nextId++, bytes, queuedAt: performance.now(), resolve, reject, leftQueue: () => undefined };
-      task.leftQueue = dropOnAbort(signal, (reason) => this.drop(task, reason));
+      const task: Task = { id: this.nextId++, bytes, queuedAt: performance.now(), resolve, reject, leftQueue: dropOnAbort(signal, (reason) => this.drop(task, reason)) };
       this.waiting.push(task);
       this.dispatch();
     });
