@@ -130,7 +130,9 @@ const rows = Object.entries(drops).flatMap(([fill, { hottest: hot, ...controls }
   Object.entries(controls).map(([control, moved]) => {
     const wins = hot.filter((drop, i) => drop > moved[i]!).length;
     const [hotMean, movedMean] = [mean(hot), mean(moved)];
-    return `| ${fill} | ${control} | ${hotMean.toFixed(3)} | ${movedMean.toFixed(3)} | ${(hotMean / movedMean).toFixed(2)} | ${wins} of ${images} (${((wins / images) * 100).toFixed(1)} %) |`;
+    // A control that raised the logit on average leaves no ratio to speak of.
+    const ratio = movedMean > 0 ? (hotMean / movedMean).toFixed(2) : "-";
+    return `| ${fill} | ${control} | ${hotMean.toFixed(3)} | ${movedMean.toFixed(3)} | ${ratio} | ${wins} of ${images} (${((wins / images) * 100).toFixed(1)} %) |`;
   }),
 );
 const report = [
