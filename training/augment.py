@@ -43,6 +43,22 @@ def random_erase(x: torch.Tensor, g: torch.Generator, probability: float, max_fr
     return out
 
 
+def random_border(x: torch.Tensor, g: torch.Generator, probability: float, max_fraction: float, mean: float, std: float) -> torch.Tensor:
+    """Covers a band of random width along each edge of some images with a random flat level, so laterality
+    markers, labels and the framing at the edges (which differ between clinics, not between diagnoses) cannot
+    decide the class."""
+    n, _, h, w = x.shape
+    out = x.clone()
+    for i in torch.nonzero(torch.rand(n, generator=g) < probability).flatten().tolist():
+        top, bottom, left, right = (torch.rand(4, generator=g) * max_fraction * torch.tensor([h, h, w, w])).long().tolist()
+        level = (torch.rand(1, generator=g).item() - mean) / std
+        out[i, :, :top, :] = level
+        out[i, :, h - bottom :, :] = level
+        out[i, :, :, :left] = level
+        out[i, :, :, w - right :] = level
+    return out
+
+
 def random_blur(x: torch.Tensor, g: torch.Generator, probability: float, max_sigma: float) -> torch.Tensor:
     """Gaussian blur of random width in some images, as detectors, downscaling and JPEG soften edges differently."""
     n, _, h, w = x.shape

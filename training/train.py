@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from augment import random_affine, random_blur, random_erase, random_noise, random_photometric
+from augment import random_affine, random_blur, random_border, random_erase, random_noise, random_photometric
 from dataset import Split, load_split, split_by_patient
 from metrics import at_threshold, choose_threshold, sigmoid
 from model import PneumoniaCNN
@@ -36,6 +36,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--ema", type=float, default=0.995, help="weight averaging decay; 0 turns it off")
     p.add_argument("--photometric", type=float, default=1.0, help="strength of gamma/contrast/brightness jitter")
     p.add_argument("--erase", type=float, default=0.3, help="probability of blanking a rectangle")
+    p.add_argument("--border", type=float, default=0.0, help="probability of covering bands along the edges (up to 20 %% of the side each)")
     p.add_argument("--label-smoothing", type=float, default=0.05)
     p.add_argument("--zoom", type=float, default=0.2, help="largest random zoom, as a fraction")
     p.add_argument("--shift", type=float, default=0.1, help="largest random shift, as a fraction of the side")
@@ -73,6 +74,8 @@ def augment(x: torch.Tensor, args: argparse.Namespace, spec: dict, g: torch.Gene
         x = random_noise(x, g, args.noise, max_std=0.03, std=std)
     if args.erase > 0:
         x = random_erase(x, g, args.erase, max_fraction=0.3)
+    if args.border > 0:
+        x = random_border(x, g, args.border, max_fraction=0.2, mean=mean, std=std)
     return x
 
 
