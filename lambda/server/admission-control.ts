@@ -179,11 +179,14 @@ export class AdmissionControl {
       this.perImage.answered(0, performance.now(), { idle: this.inFlight === 0, saturated: this.options.saturated() });
       this.admitWaiting();
     };
+    // Into an idle server nothing runs ahead, so only the budget bounds the wait: a finish allowance measured under
+    // load can exceed the whole budget, and would drop every image at once.
+    const expiresInMs = this.options.maxWaitMs - spentMs - (wasIdle ? 0 : this.finishMs());
     const timer = setTimeout(() => {
       // Counted as shed when an image is dropped for it, not when the time runs out over images already at work.
       controller.abort(this.overloaded(SHED_REASONS.expired, total));
       if (!classifying) release();
-    }, Math.max(0, this.options.maxWaitMs - spentMs - this.finishMs()));
+    }, Math.max(0, expiresInMs));
     return {
       signal: controller.signal,
       holdFor: (images) => {

@@ -67,9 +67,10 @@ describe("AdmissionControl", () => {
     // Prepare: 20 ms an image, a 3 s budget, 16 images' worth (320 ms) to finish once out of the queue
     const { admission } = control(3000, 1000, () => true, 16);
     answerAtPace(admission, 32, 20);
-    // Act
+    // Act: one image in flight ahead, so the server is not idle when the request watched is admitted
+    classifying(admission, 1);
     const first = classifying(admission, 1);
-    let admitted = 1;
+    let admitted = 2;
     let refusal;
     while (!(refusal = refusalOfOne(admission))) admitted++;
     vi.advanceTimersByTime(3000 - 320 - 1);
@@ -80,6 +81,20 @@ describe("AdmissionControl", () => {
     expect(refusal!.message).toMatch(/about 3020 ms to answer this request/);
     expect(abortedEarly).toBe(false);
     expect(first.signal.aborted).toBe(true);
+  });
+
+  it("does not expire a request admitted into an idle server before its budget ends, however long a finish the pace measured", () => {
+    // Prepare: 100 ms an image measured under load, 16 images' worth to finish (1.6 s) against a 1 s budget; then idle
+    const { admission } = control(1000, 1000, () => true, 16);
+    answerAtPace(admission, 32, 100);
+    // Act
+    const admitted = classifying(admission, 1);
+    vi.advanceTimersByTime(999);
+    const abortedEarly = admitted.signal.aborted;
+    vi.advanceTimersByTime(1);
+    // Assess
+    expect(abortedEarly).toBe(false);
+    expect(admitted.signal.aborted).toBe(true);
   });
 
   it("refuses a whole request whose images would not fit, and still admits a smaller one", () => {
