@@ -247,7 +247,8 @@ label smoothing {args['label_smoothing']}, dropout {args['dropout']}, weight ave
 Beta({args.get('mixup', '0')}) (0: none). Augmentation: rotation +-10 degrees, zoom +-{float(args.get('zoom', 0.12)):.0%},
 shift +-{float(args.get('shift', 0.08)):.0%}, Gaussian blur (p {args.get('blur', '0')}, sigma up to 1.2 px),
 gamma/contrast/brightness jitter (strength {args['photometric']}), Gaussian noise (p {args.get('noise', '0')}, std up to
-0.03), random erasing (p {args['erase']}).
+0.03), random erasing (p {args['erase']}), flat bands up to 20 % wide along the edges (p {args.get('border', '0')}: markers and
+framing cannot decide the class).
 
 ## Retrain
 ```
