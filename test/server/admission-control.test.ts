@@ -34,6 +34,14 @@ function answerAtPace(admission: AdmissionControl, count: number, msEach: number
   admitted.at(-1)!.imageDone(false);
 }
 
+/** What `observe` sees 1 ms before `ms` from now, and at `ms`: the timers advanced that far. */
+function beforeAndAt<T>(ms: number, observe: () => T): [T, T] {
+  vi.advanceTimersByTime(ms - 1);
+  const before = observe();
+  vi.advanceTimersByTime(1);
+  return [before, observe()];
+}
+
 /** Admits one image; the 503 if it is refused. */
 function refusalOfOne(admission: AdmissionControl): TemporarilyUnavailableError | undefined {
   try {
@@ -73,14 +81,12 @@ describe("AdmissionControl", () => {
     let admitted = 2;
     let refusal;
     while (!(refusal = refusalOfOne(admission))) admitted++;
-    vi.advanceTimersByTime(3000 - 320 - 1);
-    const abortedEarly = first.signal.aborted;
-    vi.advanceTimersByTime(1);
+    const [abortedEarly, abortedAtTime] = beforeAndAt(3000 - 320, () => first.signal.aborted);
     // Assess: (134 + 16) x 20 ms = 3 s
     expect(admitted).toBe(134);
     expect(refusal!.message).toMatch(/about 3020 ms to answer this request/);
     expect(abortedEarly).toBe(false);
-    expect(first.signal.aborted).toBe(true);
+    expect(abortedAtTime).toBe(true);
   });
 
   it("does not expire a request admitted into an idle server before its budget ends, however long a finish the pace measured", () => {
@@ -89,12 +95,10 @@ describe("AdmissionControl", () => {
     answerAtPace(admission, 32, 100);
     // Act
     const admitted = classifying(admission, 1);
-    vi.advanceTimersByTime(999);
-    const abortedEarly = admitted.signal.aborted;
-    vi.advanceTimersByTime(1);
+    const [abortedEarly, abortedAtTime] = beforeAndAt(1000, () => admitted.signal.aborted);
     // Assess
     expect(abortedEarly).toBe(false);
-    expect(admitted.signal.aborted).toBe(true);
+    expect(abortedAtTime).toBe(true);
   });
 
   it("refuses a whole request whose images would not fit, and still admits a smaller one", () => {
@@ -138,12 +142,10 @@ describe("AdmissionControl", () => {
     const { admission, shed } = control(1000);
     const admitted = classifying(admission, 2);
     // Act
-    vi.advanceTimersByTime(999);
-    const abortedEarly = admitted.signal.aborted;
-    vi.advanceTimersByTime(1);
+    const [abortedEarly, abortedAtTime] = beforeAndAt(1000, () => admitted.signal.aborted);
     // Assess
     expect(abortedEarly).toBe(false);
-    expect(admitted.signal.aborted).toBe(true);
+    expect(abortedAtTime).toBe(true);
     expect(admitted.signal.reason).toMatchObject({ status: 503, code: "OVERLOADED", message: expect.stringMatching(/waited out its 1000 ms budget/) });
     expect(shed).toEqual([]);
     admitted.imageDone(true);
@@ -197,9 +199,7 @@ describe("AdmissionControl", () => {
     // Act
     first.imageDone(false);
     const admittedNewer = await newer;
-    vi.advanceTimersByTime(499);
-    const olderStillWaiting = admission.waitingRequests;
-    vi.advanceTimersByTime(1);
+    const [olderStillWaiting] = beforeAndAt(500, () => admission.waitingRequests);
     // Assess
     expect(admittedNewer.signal.aborted).toBe(false);
     expect(olderStillWaiting).toBe(1);
@@ -216,9 +216,7 @@ describe("AdmissionControl", () => {
     for (let i = 0; i < 34; i++) classifying(admission, 1);
     const waiting = admission.admitWhenRoom(1).catch((error: unknown) => error);
     // Act
-    vi.advanceTimersByTime(659);
-    const stillWaiting = admission.waitingRequests;
-    vi.advanceTimersByTime(1);
+    const [stillWaiting] = beforeAndAt(660, () => admission.waitingRequests);
     // Assess
     expect(stillWaiting).toBe(1);
     expect(await waiting).toMatchObject({ status: 503, code: "OVERLOADED" });
