@@ -31,7 +31,7 @@ from quantize import quantize_int8
 CITATION = ('Kermany D., Zhang K., Goldbaum M. (2018). "Labeled Optical Coherence Tomography (OCT) and Chest X-Ray '
             'Images for Classification". Mendeley Data, v2. doi:10.17632/rscbjbr9sj.2. License: CC BY 4.0.')
 MODEL_NAME = "pneumonia-cnn"
-MODEL_VERSION = "2.0.0"
+MODEL_VERSION = "2.1.0"
 
 
 class Ensemble(torch.nn.Module):

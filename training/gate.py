@@ -28,9 +28,12 @@ from model_step import parse_args, read_manifest, write_manifest
 
 FEATURES_OUTPUT = "features"
 GATE_FILE = "gate.f32"
-# Share of validation chest X-rays the gate lets through: the issue allows 1 % refused; half of that keeps room
-# for dev and for clinics whose images differ a little from the training hospital's.
-THRESHOLD_PERCENTILE = 99.5
+# Share of validation chest X-rays the gate lets through. The validation hold-out is drawn from the training
+# split, while the X-rays the service must accept (the test split, other clinics) differ from it in exposure,
+# contrast and framing, so their scores run higher: refusing 0.1 % of validation keeps the 1 % allowed for those
+# a tenfold margin. (99.5 refused 5 of 313 dev X-rays with model 2.1.0; the photos, documents and other
+# modalities all score above 99.9's threshold too: README, The out-of-distribution gate.)
+THRESHOLD_PERCENTILE = 99.9
 # Ridge on the shared covariance, as a share of its mean variance: channels a ReLU leaves (almost) always at
 # zero would otherwise make it singular.
 RIDGE = 1e-3

@@ -36,7 +36,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--ema", type=float, default=0.995, help="weight averaging decay; 0 turns it off")
     p.add_argument("--photometric", type=float, default=1.0, help="strength of gamma/contrast/brightness jitter")
     p.add_argument("--erase", type=float, default=0.3, help="probability of blanking a rectangle")
-    p.add_argument("--border", type=float, default=0.0, help="probability of covering bands along the edges (up to 20 %% of the side each)")
+    p.add_argument("--border", type=float, default=0.5, help="probability of covering bands along the edges (up to 20 %% of the side each)")
     p.add_argument("--label-smoothing", type=float, default=0.05)
     p.add_argument("--zoom", type=float, default=0.2, help="largest random zoom, as a fraction")
     p.add_argument("--shift", type=float, default=0.1, help="largest random shift, as a fraction of the side")
