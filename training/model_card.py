@@ -20,6 +20,14 @@ def _confusion(name: str, m: dict) -> str:
             f"| PNEUMONIA | {c['falseNormal']} | {c['truePneumonia']} |\n")
 
 
+def _averaging(args: dict) -> str:
+    """The weight averaging of a member's args (strings; members trained before SWA have no swa_epochs)."""
+    swa_epochs = int(args.get("swa_epochs", "0"))
+    if swa_epochs > 0:
+        return f"SWA: the mean of the weights after every step of the last {swa_epochs} epochs, batch norm recomputed"
+    return f"EMA {args['ema']}" if float(args["ema"]) > 0 else "none"
+
+
 def _members(members: list[dict]) -> str:
     rows = "".join(f"| {m['seed']} | {m['epoch']} | {m['devAuc']:.3f} |\n" for m in members)
     return (f"{len(members)} member(s), identical but for the seed; the served model averages their logits. "
@@ -243,7 +251,7 @@ Not measured yet for this model: run `npm run bench:inference -- --card models/p
 {_members(manifest['training']['members'])}
 Each member: {args['epochs']} epochs of AdamW (lr {args['lr']}, weight decay {args['weight_decay']}, one-cycle
 schedule), batch {args['batch_size']}, class-weighted binary cross-entropy against the 1:3 NORMAL:PNEUMONIA imbalance,
-label smoothing {args['label_smoothing']}, dropout {args['dropout']}, weight averaging (EMA {args['ema']}), mixup
+label smoothing {args['label_smoothing']}, dropout {args['dropout']}, weight averaging ({_averaging(args)}), mixup
 Beta({args.get('mixup', '0')}) (0: none). Augmentation: rotation +-10 degrees, zoom +-{float(args.get('zoom', 0.12)):.0%},
 shift +-{float(args.get('shift', 0.08)):.0%}, Gaussian blur (p {args.get('blur', '0')}, sigma up to 1.2 px),
 gamma/contrast/brightness jitter (strength {args['photometric']}), Gaussian noise (p {args.get('noise', '0')}, std up to

@@ -33,7 +33,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--widths", type=str, default="16,32,64,128,256")
     p.add_argument("--dropout", type=float, default=0.3)
-    p.add_argument("--ema", type=float, default=0.995, help="weight averaging decay; 0 turns it off")
+    p.add_argument("--ema", type=float, default=0.995, help="exponential weight averaging decay; 0 turns it off")
+    p.add_argument("--swa-epochs", type=int, default=0,
+                   help="keep the plain mean of the weights after every step of the last N epochs (SWA), batch-norm "
+                        "statistics recomputed; 0 turns it off")
     p.add_argument("--photometric", type=float, default=1.0, help="strength of gamma/contrast/brightness jitter")
     p.add_argument("--erase", type=float, default=0.3, help="probability of blanking a rectangle")
     p.add_argument("--border", type=float, default=0.5, help="probability of covering bands along the edges (up to 20 %% of the side each)")
@@ -79,10 +82,26 @@ def augment(x: torch.Tensor, args: argparse.Namespace, spec: dict, g: torch.Gene
     return x
 
 
+@torch.no_grad()
+def refresh_batch_norm(model: torch.nn.Module, images: torch.Tensor, args: argparse.Namespace, spec: dict,
+                       g: torch.Generator) -> None:
+    """Recomputes the batch-norm statistics of averaged weights with one pass over the augmented training images:
+    the running statistics averaged with the weights belong to the earlier weights, not to their mean (as SWA does)."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a cumulative mean over the pass
+    model.train()
+    for start in range(0, len(images), args.batch_size):
+        model(augment(images[start : start + args.batch_size], args, spec, g))
+    for norm in norms:
+        norm.momentum = 0.1
+
+
 def train(args: argparse.Namespace, train_split: Split, dev: Split, log) -> tuple[torch.nn.Module, list[dict]]:
     g = torch.Generator().manual_seed(args.seed)
     model = PneumoniaCNN(tuple(int(w) for w in args.widths.split(",")), args.dropout)
-    averaged = copy.deepcopy(model) if args.ema > 0 else model
+    averaged, swa_steps = copy.deepcopy(model), 0
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     steps_per_epoch = len(train_split.labels) // args.batch_size
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, args.lr, total_steps=args.epochs * steps_per_epoch,
@@ -100,6 +119,7 @@ def train(args: argparse.Namespace, train_split: Split, dev: Split, log) -> tupl
     history = []
     for epoch in range(1, args.epochs + 1):
         started, model_loss = time.time(), 0.0
+        in_swa = epoch > args.epochs - args.swa_epochs
         model.train()
         order = torch.randperm(len(labels), generator=g)
         for step in range(steps_per_epoch):
@@ -116,11 +136,18 @@ def train(args: argparse.Namespace, train_split: Split, dev: Split, log) -> tupl
             optimiser.step()
             schedule.step()
             model_loss += loss.item()
-            if args.ema > 0:
+            if in_swa:
+                swa_steps += 1
+            if in_swa or args.ema > 0:
+                # SWA: the running mean of every step's weights; EMA: the exponential one.
+                decay = 1 - 1 / swa_steps if in_swa else args.ema
                 with torch.no_grad():
                     for a, m in zip(averaged.state_dict().values(), model.state_dict().values()):
-                        a.copy_(a * args.ema + m * (1 - args.ema)) if a.dtype.is_floating_point else a.copy_(m)
-        dev_probabilities = predict(averaged, dev)
+                        a.copy_(a * decay + m * (1 - decay)) if a.dtype.is_floating_point else a.copy_(m)
+        if in_swa and epoch == args.epochs:
+            refresh_batch_norm(averaged, images, args, train_split.spec, g)
+        kept = averaged if in_swa or args.ema > 0 else model
+        dev_probabilities = predict(kept, dev)
         threshold = choose_threshold(dev.labels, dev_probabilities, args.min_sensitivity)
         dev_metrics = at_threshold(dev.labels, dev_probabilities, threshold)
         history.append({"epoch": epoch, "loss": model_loss / steps_per_epoch, "seconds": time.time() - started,
@@ -128,7 +155,7 @@ def train(args: argparse.Namespace, train_split: Split, dev: Split, log) -> tupl
         log(f"epoch {epoch:2d} loss {model_loss / steps_per_epoch:.4f} dev auc {dev_metrics['auc']:.4f} "
             f"acc {dev_metrics['accuracy']:.4f} sens {dev_metrics['sensitivity']:.3f} "
             f"spec {dev_metrics['specificity']:.3f} t {threshold:.3f} ({time.time() - started:.0f} s)")
-    return averaged, history
+    return kept, history
 
 
 def main() -> None:
