@@ -88,14 +88,15 @@ def refresh_batch_norm(model: torch.nn.Module, images: torch.Tensor, args: argpa
     """Recomputes the batch-norm statistics of averaged weights with one pass over the augmented training images:
     the running statistics averaged with the weights belong to the earlier weights, not to their mean (as SWA does)."""
     norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    momenta = [norm.momentum for norm in norms]
     for norm in norms:
         norm.reset_running_stats()
         norm.momentum = None  # a cumulative mean over the pass
     model.train()
     for start in range(0, len(images), args.batch_size):
         model(augment(images[start : start + args.batch_size], args, spec, g))
-    for norm in norms:
-        norm.momentum = 0.1
+    for norm, momentum in zip(norms, momenta):
+        norm.momentum = momentum
 
 
 def train(args: argparse.Namespace, train_split: Split, dev: Split, log) -> tuple[torch.nn.Module, list[dict]]:
