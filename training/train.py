@@ -102,7 +102,8 @@ def refresh_batch_norm(model: torch.nn.Module, images: torch.Tensor, args: argpa
 def train(args: argparse.Namespace, train_split: Split, dev: Split, log) -> tuple[torch.nn.Module, list[dict]]:
     g = torch.Generator().manual_seed(args.seed)
     model = PneumoniaCNN(tuple(int(w) for w in args.widths.split(",")), args.dropout)
-    averaged, swa_steps = copy.deepcopy(model), 0
+    averaged = copy.deepcopy(model) if args.ema > 0 or args.swa_epochs > 0 else model
+    swa_steps = 0
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     steps_per_epoch = len(train_split.labels) // args.batch_size
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, args.lr, total_steps=args.epochs * steps_per_epoch,
@@ -139,16 +140,16 @@ def train(args: argparse.Namespace, train_split: Split, dev: Split, log) -> tupl
             model_loss += loss.item()
             if in_swa:
                 swa_steps += 1
-            if in_swa or args.ema > 0:
-                # SWA: the running mean of every step's weights; EMA: the exponential one.
+            if averaged is not model:
+                # SWA: the running mean of every step's weights; EMA: the exponential one (--ema 0: a plain copy
+                # until SWA starts).
                 decay = 1 - 1 / swa_steps if in_swa else args.ema
                 with torch.no_grad():
                     for a, m in zip(averaged.state_dict().values(), model.state_dict().values()):
                         a.copy_(a * decay + m * (1 - decay)) if a.dtype.is_floating_point else a.copy_(m)
         if in_swa and epoch == args.epochs:
             refresh_batch_norm(averaged, images, args, train_split.spec, g)
-        kept = averaged if in_swa or args.ema > 0 else model
-        dev_probabilities = predict(kept, dev)
+        dev_probabilities = predict(averaged, dev)
         threshold = choose_threshold(dev.labels, dev_probabilities, args.min_sensitivity)
         dev_metrics = at_threshold(dev.labels, dev_probabilities, threshold)
         history.append({"epoch": epoch, "loss": model_loss / steps_per_epoch, "seconds": time.time() - started,
@@ -156,7 +157,7 @@ def train(args: argparse.Namespace, train_split: Split, dev: Split, log) -> tupl
         log(f"epoch {epoch:2d} loss {model_loss / steps_per_epoch:.4f} dev auc {dev_metrics['auc']:.4f} "
             f"acc {dev_metrics['accuracy']:.4f} sens {dev_metrics['sensitivity']:.3f} "
             f"spec {dev_metrics['specificity']:.3f} t {threshold:.3f} ({time.time() - started:.0f} s)")
-    return kept, history
+    return averaged, history
 
 
 def main() -> None:
