@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import update_bn
 
 from augment import random_affine, random_blur, random_border, random_erase, random_noise, random_photometric
 from dataset import Split, load_split, split_by_patient
@@ -82,23 +83,6 @@ def augment(x: torch.Tensor, args: argparse.Namespace, spec: dict, g: torch.Gene
     return x
 
 
-@torch.no_grad()
-def refresh_batch_norm(model: torch.nn.Module, images: torch.Tensor, args: argparse.Namespace, spec: dict,
-                       g: torch.Generator) -> None:
-    """Recomputes the batch-norm statistics of averaged weights with one pass over the augmented training images:
-    the running statistics averaged with the weights belong to the earlier weights, not to their mean (as SWA does)."""
-    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    momenta = [norm.momentum for norm in norms]
-    for norm in norms:
-        norm.reset_running_stats()
-        norm.momentum = None  # a cumulative mean over the pass
-    model.train()
-    for start in range(0, len(images), args.batch_size):
-        model(augment(images[start : start + args.batch_size], args, spec, g))
-    for norm, momentum in zip(norms, momenta):
-        norm.momentum = momentum
-
-
 def train(args: argparse.Namespace, train_split: Split, dev: Split, log) -> tuple[torch.nn.Module, list[dict]]:
     g = torch.Generator().manual_seed(args.seed)
     model = PneumoniaCNN(tuple(int(w) for w in args.widths.split(",")), args.dropout)
@@ -148,7 +132,10 @@ def train(args: argparse.Namespace, train_split: Split, dev: Split, log) -> tupl
                     for a, m in zip(averaged.state_dict().values(), model.state_dict().values()):
                         a.copy_(a * decay + m * (1 - decay)) if a.dtype.is_floating_point else a.copy_(m)
         if in_swa and epoch == args.epochs:
-            refresh_batch_norm(averaged, images, args, train_split.spec, g)
+            # The running statistics averaged with the weights belong to the earlier weights, not to their mean:
+            # one pass over the augmented training images recomputes them, as SWA does.
+            update_bn((augment(images[start : start + args.batch_size], args, train_split.spec, g)
+                       for start in range(0, len(images), args.batch_size)), averaged)
         dev_probabilities = predict(averaged, dev)
         threshold = choose_threshold(dev.labels, dev_probabilities, args.min_sensitivity)
         dev_metrics = at_threshold(dev.labels, dev_probabilities, threshold)
