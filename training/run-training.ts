@@ -1,7 +1,7 @@
 /**
  * `npm run train`: the whole retraining, in the project's own Python environment.
  *
- *   npm run train [-- --data ../shared/data/chest_xray] [--seeds "20261125 20261126"] [--size 192]
+ *   npm run train [-- --data ../shared/data/chest_xray] [--seeds "20261125 20261126"] [--size 192] [--widths 12,24,48,96,192]
  *
  * 1. fills `.venv` with training/requirements.txt (tools/python-env.ts; reused while the requirements hold);
  * 2. exports the train and dev tensors from --data with the serving preprocessing (export-tensors.ts);
@@ -20,6 +20,7 @@ const { values } = parseCommandLine({
     data: { type: "string", value: "DIR", default: "../shared/data/chest_xray", doc: "a folder with train/ and dev/, each holding NORMAL/ and PNEUMONIA/" },
     seeds: { type: "string", value: "\"SEED ...\"", default: "20261125", doc: "one ensemble member per seed (each adds about 3.1 ms of inference at 192 px)" },
     size: { type: "string", value: "PX", default: "192", doc: "side of the square model input, in pixels" },
+    widths: { type: "string", value: "W,W,...", doc: "channels of each member's convolution stages (train.py's default: 16,32,64,128,256)" },
     tensors: { type: "string", value: "DIR", default: "training/.cache/tensors", doc: "where the exported tensors go" },
   },
 });
@@ -37,5 +38,6 @@ runStep(process.execPath, ["--import", "tsx", join(import.meta.dirname, "export-
 runStep("bash", [join(import.meta.dirname, "train-ensemble.sh")], {
   PATH: `${dirname(python)}:${process.env.PATH ?? ""}`,
   SEEDS: values.seeds,
+  WIDTHS: values.widths ?? "",
   TENSORS: values.tensors,
 });

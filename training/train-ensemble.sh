@@ -13,7 +13,7 @@ pids=()
 for seed in "${seeds[@]}"; do
   mkdir -p "$RUNS/seed-$seed"
   echo "training member seed $seed on $threads thread(s); follow it with: tail -f $RUNS/seed-$seed/train.log"
-  python3 training/train.py --tensors "$TENSORS" --seed "$seed" --threads "$threads" --run-dir "$RUNS/seed-$seed" > /dev/null &
+  python3 training/train.py --tensors "$TENSORS" --seed "$seed" --threads "$threads" ${WIDTHS:+--widths "$WIDTHS"} --run-dir "$RUNS/seed-$seed" > /dev/null &
   pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid"; done

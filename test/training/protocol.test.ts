@@ -62,6 +62,25 @@ print(json.dumps({"same": bool(np.allclose(expected, result["probabilities"])),
     expect(result.sameAsTunedOnAll).toBe(false);
   });
 
+  it("heads with the mean over several patient splits, each cross-fitted on its own folds", async () => {
+    // Act
+    const result = await python<{ meanMatches: boolean; distinctSplits: number; firstIsDefault: boolean; inside: boolean }>(`${SYNTHETIC_DEV}
+from protocol import FOLD_SEED, cross_fit, dev_folds, repeated_cross_fit
+repeated = repeated_cross_fit(dev, logits, 0.95, splits=5)
+singles = [cross_fit(dev, logits, 0.95, FOLD_SEED + k)["pooled"] for k in range(5)]
+low, high = repeated["middle90"]["accuracy"]
+print(json.dumps({"meanMatches": all(np.isclose(repeated["mean"][name], np.mean([s[name] for s in singles]))
+                                     for name in ("accuracy", "sensitivity", "specificity", "ece")),
+                  "distinctSplits": len({dev_folds(dev, FOLD_SEED + k).tobytes() for k in range(5)}),
+                  "firstIsDefault": bool(np.allclose(repeated["firstSplit"]["probabilities"], cross_fit(dev, logits, 0.95)["probabilities"])),
+                  "inside": bool(low <= repeated["mean"]["accuracy"] <= high)}))`);
+    // Assess
+    expect(result.meanMatches).toBe(true);
+    expect(result.distinctSplits).toBe(5);
+    expect(result.firstIsDefault).toBe(true);
+    expect(result.inside).toBe(true);
+  });
+
   it("fits the temperature that generated the labels and scores calibration with the ECE", async () => {
     // Act
     const result = await python<{ temperature: number; calibratedEce: number; overconfidentEce: number }>(`
