@@ -5,12 +5,14 @@ set -euo pipefail
 SEEDS=${SEEDS:-"20261125"}
 TENSORS=${TENSORS:-training/.cache/tensors}
 RUNS=${RUNS:-training/.cache/runs}
-# glibc's malloc gives PyTorch's freed activation buffers back to the kernel and faults fresh zeroed pages in on the next
-# step (78,000 page faults a second and a third of the CPU time in the kernel on the 2-core machine): keep freed memory
-# in the process instead. Allocation only, so the arithmetic is the same; training steps ran 2.5 to 4 times faster.
-export MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-33554432}
+# glibc's malloc gives PyTorch's freed activation buffers (tens of MB a batch) back to the kernel and faults fresh
+# zeroed pages in on the next step: 70,000 page faults a second and a third of the CPU time in the kernel on the 2-core
+# machine. Keep freed memory in the heap, and let it use transparent huge pages (glibc >= 2.35; older ones ignore the
+# tunable). Allocation only, the arithmetic is the same; a training step ran 2.5 to 4.5 times faster.
+export MALLOC_MMAP_MAX_=${MALLOC_MMAP_MAX_:-0}
 export MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-4294967296}
 export MALLOC_TOP_PAD_=${MALLOC_TOP_PAD_:-268435456}
+export GLIBC_TUNABLES=${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.hugetlb=1
 
 read -r -a seeds <<< "$SEEDS"
 threads=$(( $(nproc) / ${#seeds[@]} ))
