@@ -164,9 +164,9 @@ members (all) are fixed before training, so nothing else is chosen. Each split's
 each image is judged by a model tuned without it. Which patients fall in which fold moves those figures by several
 points, so the headline is their mean over {protocol['splits']} random patient splits (fold seeds {first['foldSeed']} onwards); the AUC ranks
 the model's own scores over all of dev, which neither choice touches. The recipe itself (input size, augmentation)
-was picked among the runs of the experiments below by their dev figures, a choice above the protocol. The figures
-are the float32 ensemble's (the protocol chooses on float32 logits); the int8 model served decides as it does on all
-but the few dev images counted under Quantization below.
+was picked among the runs of the experiments below by their dev figures, a choice above the protocol. The scores
+the protocol chose and measured on are {protocol['scores']}; quantization changes the decision of the few dev images
+counted under Quantization below, if any.
 
 {METRICS_HEADER}{_metrics_row(f"**dev, cross-fitted, mean of {protocol['splits']} splits (headline)**", crossfitted)}
 {_metrics_row(f"the first split (fold seed {first['foldSeed']}), both folds pooled", first['pooled'])}

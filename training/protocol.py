@@ -13,10 +13,12 @@ images, and the threshold sits near its fifth-lowest PNEUMONIA score), so the he
 patient splits, each cross-fitted; the first split is also shown fold by fold.
 
     .venv/bin/python training/protocol.py --members training/.cache/runs/seed-1 training/.cache/runs/seed-2
+    .venv/bin/python training/protocol.py --model-dir models/pneumonia-cnn --write   # an exported model, re-measured
 """
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -103,17 +105,46 @@ def summary(name: str, figures: dict) -> str:
             f"specificity {figures['specificity']:.3f}" + (f" ECE {figures['ece']:.3f}" if "ece" in figures else ""))
 
 
-def main() -> None:
-    from export import Ensemble, load_member
-    from train import predict_logits
+def served_logits(model_dir: Path, dev: Split) -> np.ndarray:
+    """The PNEUMONIA logit of an exported model's served probability: its folded threshold and temperature move and
+    scale it, which changes no choice the protocol makes (the same images fall on each side of every threshold)."""
+    from gate import run_model
 
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    pneumonia = run_model(model_dir / manifest["file"], dev.images)[0][:, manifest["labels"].index("PNEUMONIA")]
+    clipped = np.clip(pneumonia.astype(np.float64), _EDGE, 1 - _EDGE)
+    return np.log(clipped / (1 - clipped))
+
+
+def record(model_dir: Path, repeated: dict) -> None:
+    """Writes the figures into an exported model's manifest and model card, as `npm run train` would have."""
+    from model_step import read_manifest, write_manifest
+
+    manifest = read_manifest(model_dir)
+    manifest["metrics"]["crossFitted"] = repeated["mean"]
+    first = {k: v for k, v in repeated["firstSplit"].items() if k != "probabilities"}
+    manifest["protocol"] = {**{k: v for k, v in repeated.items() if k not in ("mean", "firstSplit")}, "firstSplit": first,
+                            "scores": "the served int8 model's (the logit of its PNEUMONIA probability)"}
+    write_manifest(model_dir, manifest, None, "")
+
+
+def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--members", type=Path, nargs="+", required=True, help="train.py run directories")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--members", type=Path, nargs="+", help="train.py run directories (their float32 logits averaged)")
+    source.add_argument("--model-dir", type=Path, help="an exported model instead: measures the int8 model it serves")
+    p.add_argument("--write", action="store_true", help="with --model-dir: record the figures in its manifest and model card")
     p.add_argument("--tensors", type=Path, default=Path("training/.cache/tensors"))
     p.add_argument("--min-sensitivity", type=float, default=0.95)
     args = p.parse_args()
     dev = load_split(args.tensors, "dev")
-    logits = predict_logits(Ensemble([load_member(run)[0] for run in args.members]).eval(), dev)
+    if args.members:
+        from export import Ensemble, load_member
+        from train import predict_logits
+
+        logits = predict_logits(Ensemble([load_member(run)[0] for run in args.members]).eval(), dev)
+    else:
+        logits = served_logits(args.model_dir, dev)
     repeated = repeated_cross_fit(dev, logits, args.min_sensitivity)
     print(summary(f"cross-fitted, mean of {repeated['splits']} splits", repeated["mean"]))
     print("  middle 90 % of the splits: " + ", ".join(f"{name} {low:.3f} to {high:.3f}"
@@ -127,6 +158,10 @@ def main() -> None:
     print(summary(f"dev-tuned (threshold {whole['threshold']:.3f}, T {whole['temperature']:.2f})",
                   {**at_threshold(dev.labels, calibrated(logits, whole), 0.5),
                    "ece": expected_calibration_error(dev.labels, calibrated(logits, whole))}))
+    if args.write:
+        if not args.model_dir:
+            p.error("--write records into --model-dir")
+        record(args.model_dir, repeated)
 
 
 if __name__ == "__main__":
