@@ -25,7 +25,7 @@ from cam import add_cam_output, explanation_entry
 from gate import FEATURES_OUTPUT, add_features_output, check_same_probabilities, fit_gate, run_model, VALIDATION_LIST, write_validation_list
 from metrics import at_threshold, expected_calibration_error, logit, reliability, roc_curve
 from model import PneumoniaCNN
-from protocol import calibrated, choose_calibration, repeated_cross_fit
+from protocol import calibrated, choose_calibration, protocol_entry, repeated_cross_fit
 from quantize import quantize_int8
 
 CITATION = ('Kermany D., Zhang K., Goldbaum M. (2018). "Labeled Optical Coherence Tomography (OCT) and Chest X-Ray '
@@ -88,7 +88,7 @@ def export_members(run_dirs: list[Path], tensors: Path, out: Path, min_sensitivi
     dev_probabilities, validation_probabilities = calibrated(dev_logits, calibration), calibrated(validation_logits, calibration)
     results = {
         "calibration": calibration,
-        "crossFitted": {**crossfitted, "firstSplit": {k: v for k, v in first_split.items() if k != "probabilities"}},
+        "crossFitted": crossfitted,
         "dev": at_threshold(dev.labels, dev_probabilities, 0.5),
         "validation": at_threshold(validation.labels, validation_probabilities, 0.5),
         "members": [{"run": str(run_dir), "seed": int(member["args"]["seed"]), "epoch": member["epoch"],
@@ -162,8 +162,7 @@ def export_model(model, full_train: Split, splits: dict[str, Split], curves: dic
                     "then the temperature of least dev negative log-likelihood, dividing the folded logit",
         },
         "metrics": {"crossFitted": results["crossFitted"]["mean"], "validation": results["validation"], "dev": results["dev"]},
-        "protocol": {**{k: v for k, v in results["crossFitted"].items() if k != "mean"},
-                     "scores": "the float32 ensemble's (its averaged logits)"},
+        "protocol": protocol_entry(results["crossFitted"], "the float32 ensemble's (its averaged logits)"),
         "gate": gate,
         "explanation": explanation,
         "quantization": quantization,

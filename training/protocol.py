@@ -116,15 +116,20 @@ def served_logits(model_dir: Path, dev: Split) -> np.ndarray:
     return np.log(clipped / (1 - clipped))
 
 
+def protocol_entry(repeated: dict, scores: str) -> dict:
+    """The manifest's "protocol": how the headline (its metrics.crossFitted, `repeated["mean"]`) was measured, on
+    which `scores`, and the first split in full but for its per-image probabilities."""
+    first = {k: v for k, v in repeated["firstSplit"].items() if k != "probabilities"}
+    return {"splits": repeated["splits"], "middle90": repeated["middle90"], "firstSplit": first, "scores": scores}
+
+
 def record(model_dir: Path, repeated: dict) -> None:
     """Writes the figures into an exported model's manifest and model card, as `npm run train` would have."""
     from model_step import read_manifest, write_manifest
 
     manifest = read_manifest(model_dir)
     manifest["metrics"]["crossFitted"] = repeated["mean"]
-    first = {k: v for k, v in repeated["firstSplit"].items() if k != "probabilities"}
-    manifest["protocol"] = {**{k: v for k, v in repeated.items() if k not in ("mean", "firstSplit")}, "firstSplit": first,
-                            "scores": "the served int8 model's (the logit of its PNEUMONIA probability)"}
+    manifest["protocol"] = protocol_entry(repeated, "the served int8 model's (the logit of its PNEUMONIA probability)")
     write_manifest(model_dir, manifest, None, "")
 
 
@@ -137,6 +142,8 @@ def main() -> None:
     p.add_argument("--tensors", type=Path, default=Path("training/.cache/tensors"))
     p.add_argument("--min-sensitivity", type=float, default=0.95)
     args = p.parse_args()
+    if args.write and not args.model_dir:
+        p.error("--write records into --model-dir")
     dev = load_split(args.tensors, "dev")
     if args.members:
         from export import Ensemble, load_member
@@ -159,8 +166,6 @@ def main() -> None:
                   {**at_threshold(dev.labels, calibrated(logits, whole), 0.5),
                    "ece": expected_calibration_error(dev.labels, calibrated(logits, whole))}))
     if args.write:
-        if not args.model_dir:
-            p.error("--write records into --model-dir")
         record(args.model_dir, repeated)
 
 
