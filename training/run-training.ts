@@ -1,7 +1,7 @@
 /**
  * `npm run train`: the whole retraining, in the project's own Python environment.
  *
- *   npm run train [-- --data ../shared/data/chest_xray] [--seeds "20261125 20261126"] [--size 192] [--widths 12,24,48,96,192]
+ *   npm run train [-- --data ../shared/data/chest_xray] [--seeds "20261125 20261126"] [--size 192] [--widths 8,16,32,64,128]
  *
  * 1. fills `.venv` with training/requirements.txt (tools/python-env.ts; reused while the requirements hold);
  * 2. exports the train and dev tensors from --data with the serving preprocessing (export-tensors.ts);
