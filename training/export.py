@@ -101,7 +101,8 @@ def export_members(run_dirs: list[Path], tensors: Path, out: Path, min_sensitivi
     log(f"dev-tuned {json.dumps(results['dev'])} validation {json.dumps(results['validation'])}")
     curves = {"dev, cross-fitted": (dev.labels, first_split["probabilities"]), "validation": (validation.labels, validation_probabilities)}
     out.mkdir(parents=True, exist_ok=True)
-    draw_reliability(out / "reliability.png", dev.labels, first_split["probabilities"], first_split["pooled"]["ece"])
+    draw_reliability(out / "reliability.png", f"{MODEL_NAME} {MODEL_VERSION}", dev.labels, first_split["probabilities"],
+                     first_split["pooled"]["ece"])
     export_model(model, full_train, {"dev": dev, "validation": validation}, curves, results, out, split_seed, log)
 
 
@@ -232,7 +233,7 @@ def draw_roc(path: Path, curves: dict) -> None:
     image.save(path)
 
 
-def draw_reliability(path: Path, labels: np.ndarray, probabilities: np.ndarray, ece: float) -> None:
+def draw_reliability(path: Path, model: str, labels: np.ndarray, probabilities: np.ndarray, ece: float) -> None:
     """Reliability diagram: per bin of the stated PNEUMONIA probability, the share of images that are PNEUMONIA
     (a circle whose area grows with the bin's images); on the diagonal, the probabilities mean what they say."""
     image, draw, point = _square_plot("stated PNEUMONIA probability", "share that is PNEUMONIA")
@@ -242,7 +243,7 @@ def draw_reliability(path: Path, labels: np.ndarray, probabilities: np.ndarray, 
         radius = 2 + 10 * math.sqrt(r["images"] / len(labels))
         x, y = point(r["meanProbability"], r["pneumoniaShare"])
         draw.ellipse([x - radius, y - radius, x + radius, y + radius], outline="blue", width=2)
-    draw.text((50, 4), f"{MODEL_NAME} {MODEL_VERSION}: reliability on dev, cross-fitted on one split (ECE {ece:.3f})", fill="black")
+    draw.text((50, 4), f"{model}: reliability on dev, cross-fitted on one split (ECE {ece:.3f})", fill="black")
     image.save(path)
 
 

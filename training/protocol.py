@@ -123,13 +123,18 @@ def protocol_entry(repeated: dict, scores: str) -> dict:
     return {"splits": repeated["splits"], "middle90": repeated["middle90"], "firstSplit": first, "scores": scores}
 
 
-def record(model_dir: Path, repeated: dict) -> None:
-    """Writes the figures into an exported model's manifest and model card, as `npm run train` would have."""
+def record(model_dir: Path, dev: Split, repeated: dict) -> None:
+    """Writes the figures into an exported model's manifest, model card and reliability diagram, as `npm run train`
+    would have."""
+    from export import draw_reliability
     from model_step import read_manifest, write_manifest
 
     manifest = read_manifest(model_dir)
     manifest["metrics"]["crossFitted"] = repeated["mean"]
     manifest["protocol"] = protocol_entry(repeated, "the served int8 model's (the logit of its PNEUMONIA probability)")
+    first = repeated["firstSplit"]
+    draw_reliability(model_dir / "reliability.png", f"{manifest['name']} {manifest['version']} (int8)", dev.labels,
+                     first["probabilities"], first["pooled"]["ece"])
     write_manifest(model_dir, manifest, None, "")
 
 
@@ -166,7 +171,7 @@ def main() -> None:
                   {**at_threshold(dev.labels, calibrated(logits, whole), 0.5),
                    "ece": expected_calibration_error(dev.labels, calibrated(logits, whole))}))
     if args.write:
-        record(args.model_dir, repeated)
+        record(args.model_dir, dev, repeated)
 
 
 if __name__ == "__main__":
