@@ -18,7 +18,6 @@ patient splits, each cross-fitted; the first split is also shown fold by fold.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -109,8 +108,9 @@ def served_logits(model_dir: Path, dev: Split) -> np.ndarray:
     """The PNEUMONIA logit of an exported model's served probability: its folded threshold and temperature move and
     scale it, which changes no choice the protocol makes (the same images fall on each side of every threshold)."""
     from gate import run_model
+    from model_step import read_manifest
 
-    manifest = json.loads((model_dir / "manifest.json").read_text())
+    manifest = read_manifest(model_dir)
     pneumonia = run_model(model_dir / manifest["file"], dev.images)[0][:, manifest["labels"].index("PNEUMONIA")]
     clipped = np.clip(pneumonia.astype(np.float64), _EDGE, 1 - _EDGE)
     return np.log(clipped / (1 - clipped))
@@ -143,7 +143,7 @@ def main() -> None:
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--members", type=Path, nargs="+", help="train.py run directories (their float32 logits averaged)")
     source.add_argument("--model-dir", type=Path, help="an exported model instead: measures the int8 model it serves")
-    p.add_argument("--write", action="store_true", help="with --model-dir: record the figures in its manifest and model card")
+    p.add_argument("--write", action="store_true", help="with --model-dir: record the figures in its manifest, model card and reliability diagram")
     p.add_argument("--tensors", type=Path, default=Path("training/.cache/tensors"))
     p.add_argument("--min-sensitivity", type=float, default=0.95)
     args = p.parse_args()
