@@ -1,7 +1,12 @@
 """Writes MODEL_CARD.md from the manifest, so the card and the served model cannot disagree."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+# The sections `npm run evaluate`, `evaluate:gate`, `evaluate:explain` and `bench:inference` write after training
+# (`--card`): figures of the model file, measured over HTTP or on this machine, which the manifest does not hold.
+_MEASURED_SECTION = re.compile(r"<!-- ([a-z-]+) -->.*?<!-- /\1 -->", re.S)
 
 
 def _metrics_row(name: str, m: dict) -> str:
@@ -182,7 +187,8 @@ ECE: expected calibration error of the PNEUMONIA probability over ten equal-widt
 """
 
 
-def write_model_card(path: Path, manifest: dict) -> None:
+def write_model_card(path: Path, manifest: dict, keep_measured: bool = False) -> None:
+    """keep_measured: the model file is the one the card on disk describes, so its measured sections stay."""
     m, spec, data = manifest["metrics"], manifest["input"]["preprocessing"], manifest["data"]
     args = manifest["training"]["args"]
     experiments = (Path(__file__).parent / "experiments.md").read_text().strip()
@@ -282,4 +288,7 @@ npm run train
 `npm run bench:inference -- --card models/pneumonia-cnn/MODEL_CARD.md` and
 `npm run evaluate:explain -- --card models/pneumonia-cnn/MODEL_CARD.md`.
 """
+    if keep_measured and path.exists():
+        measured = {m.group(1): m.group(0) for m in _MEASURED_SECTION.finditer(path.read_text())}
+        text = _MEASURED_SECTION.sub(lambda m: measured.get(m.group(1), m.group(0)), text)
     path.write_text(text)

@@ -23,8 +23,10 @@ def read_manifest(model_dir: Path) -> dict:
 
 def write_manifest(model_dir: Path, manifest: dict, version: str | None, note: str) -> None:
     """Records the model file's new sha256 and size, and the new version with `note` (what it is, next to the
-    version before it) when it differs; writes the manifest and the model card."""
+    version before it) when it differs; writes the manifest and the model card (which keeps the figures measured after
+    training while the model file is unchanged)."""
     model_bytes = (model_dir / manifest["file"]).read_bytes()
+    previous_sha256 = manifest.get("sha256")
     manifest["sha256"], manifest["bytes"] = hashlib.sha256(model_bytes).hexdigest(), len(model_bytes)
     if version and version != manifest["version"]:
         manifest["versionNote"] = f"Version {version} is {manifest['version']} {note}"
@@ -32,5 +34,5 @@ def write_manifest(model_dir: Path, manifest: dict, version: str | None, note: s
     (model_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     from model_card import write_model_card
 
-    write_model_card(model_dir / "MODEL_CARD.md", manifest)
+    write_model_card(model_dir / "MODEL_CARD.md", manifest, keep_measured=manifest["sha256"] == previous_sha256)
     print(f"wrote {model_dir / 'manifest.json'} and the model card (model sha256 {manifest['sha256']})")
