@@ -5,7 +5,7 @@ import scaledJpegFormat, { jpegDecodeSize } from "../../../lambda/core/model/sca
 import { decodeGreyScaled, readJpegHeader, scaleFor } from "../../../lambda/core/model/libjpeg-turbo/scaled-jpeg-decoder.js";
 import { preprocessImage } from "../../../lambda/core/model/preprocess.js";
 import { defaultModelDir, readManifest } from "../../../lambda/core/model/manifest.js";
-import { FIXTURES, anyXray } from "../../../tools/support/forms.js";
+import { FIXTURES, anyXray, xrayFixtures } from "../../../tools/support/forms.js";
 
 const spec = (await readManifest(defaultModelDir())).input.preprocessing;
 const format = scaledJpegFormat();
@@ -21,6 +21,13 @@ function greyOf(rgba: Buffer): Uint8Array {
   return grey;
 }
 
+/** The fixture X-ray with the largest shorter side: the one a scaled decode reduces most, at any model input size. */
+async function largestXray(): Promise<Buffer> {
+  const xrays = await Promise.all((await xrayFixtures()).map(({ path }) => readFile(path)));
+  const shorterSide = (jpeg: Buffer) => Math.min(readJpegHeader(jpeg).width, readJpegHeader(jpeg).height);
+  return xrays.reduce((largest, xray) => (shorterSide(xray) > shorterSide(largest) ? xray : largest));
+}
+
 describe("jpegDecodeSize", () => {
   it("asks for twice the larger side of the model input on both sides, whichever way EXIF turns the image", () => {
     // Act
@@ -33,7 +40,7 @@ describe("jpegDecodeSize", () => {
 describe("scaledJpegFormat", () => {
   it("decodes a full-resolution X-ray to opaque grey RGBA at the largest reduction that keeps both sides twice the input", async () => {
     // Prepare
-    const xray = await anyXray();
+    const xray = await largestXray();
     const { width, height } = readJpegHeader(xray);
     const size = jpegDecodeSize(spec);
     const scale = scaleFor(width, height, size.minWidth, size.minHeight);
