@@ -14,6 +14,11 @@
  * A uniform offset leaves the two overlapping about half the time (the report counts it), and a control that greys out part of the
  * hottest region deletes the very evidence it is the control for. The logit is the map's mean, which is the
  * served logit (threshold folded) without the rounding of a probability near 1.
+ *
+ * It also counts where the maps lie, over the same images, by the frame the explanation tests hold each fixture to
+ * (tools/support/map-placement.ts): PNEUMONIA maps whose hottest tenth keeps to the chest, and clear NORMAL X-rays
+ * (the set's NORMAL/ folder) whose maps are mostly black. A handful of fixtures cannot tell a model whose maps leave
+ * the chest now and then from one whose maps often do.
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -23,12 +28,14 @@ import { defaultModelDir } from "../lambda/core/model/manifest.js";
 import { preprocessImage } from "../lambda/core/model/preprocess.js";
 import { Random } from "./fuzz/random.js";
 import { replaceCardSection } from "./model-card-section.js";
+import { CHEST_FRAME, CLEAR_NORMAL, blackShare, outsideChest, type OutsideChest } from "./support/map-placement.js";
+import { camToGrey } from "../lambda/core/model/explanation.js";
 
 const commandLine = parseCommandLine({
   command: "npm run evaluate:explain --",
-  summary: "The deletion test of the class activation map: greys out the hottest share of each PNEUMONIA X-ray the model calls PNEUMONIA, and the same region shifted to a random place, and compares the drops of the PNEUMONIA logit.",
+  summary: "The deletion test of the class activation map: greys out the hottest share of each PNEUMONIA X-ray the model calls PNEUMONIA, and the same region shifted to a random place, and compares the drops of the PNEUMONIA logit; then counts the maps that keep to the chest, and the clear NORMAL maps that are mostly black.",
   options: {
-    data: { type: "string", value: "DIR", default: "../shared/data/chest_xray/dev", doc: "a folder holding PNEUMONIA/ (the dev set by default)" },
+    data: { type: "string", value: "DIR", default: "../shared/data/chest_xray/dev", doc: "a folder holding PNEUMONIA/ and NORMAL/ (the dev set by default)" },
     share: { type: "string", value: "SHARE", default: "0.1", doc: "the share of the image greyed out" },
     seed: { type: "string", value: "N", default: "1", doc: "seed of the random shifts" },
     card: { type: "string", value: "FILE", doc: "also write the figures into this model card's explain-metrics section" },
@@ -87,11 +94,19 @@ function mean(values: ArrayLike<number>): number {
 }
 
 const model = await OnnxModel.load(defaultModelDir());
-const { explanation, input } = model.manifest;
-if (!explanation) commandLine.fail(`the model in ${defaultModelDir()} has no class activation map output: run npm run add-cam`);
+const { input } = model.manifest;
+const explanation = model.manifest.explanation ?? commandLine.fail(`the model in ${defaultModelDir()} has no class activation map output: run npm run add-cam`);
 const { width, height, normalisation } = input.preprocessing;
-const folder = join(values.data, "PNEUMONIA");
-const files = (await readdir(folder)).filter((file) => /\.(jpe?g|png)$/i.test(file)).sort();
+/** The images of one label's folder of the set, in a fixed order. */
+async function imagesOf(label: "NORMAL" | "PNEUMONIA"): Promise<string[]> {
+  const folder = join(values.data, label);
+  return (await readdir(folder)).filter((file) => /\.(jpe?g|png)$/i.test(file)).sort().map((file) => join(folder, file));
+}
+
+/** A percentage with one decimal. */
+const percent = (part: number, whole: number) => `${((part / whole) * 100).toFixed(1)} %`;
+
+const files = await imagesOf("PNEUMONIA");
 /** Per fill, each image's drop of the PNEUMONIA logit with the hottest region filled, and with it shifted anywhere and elsewhere. */
 const drops = Object.fromEntries(Object.keys(FILLS).map((fill) => [fill, { hottest: [] as number[], anywhere: [] as number[], elsewhere: [] as number[] }]));
 let calledNormal = 0;
@@ -100,13 +115,19 @@ let refused = 0;
 let overlapping = 0;
 /** Images whose region shifted anywhere shares pixels with the hottest one. */
 let anywhereOverlaps = 0;
+/** How many maps leave the chest each way, and how many keep to it. */
+const outside = new Map<OutsideChest, number>();
+let inChest = 0;
 for (const file of files) {
-  const { tensor } = await preprocessImage(await readFile(join(folder, file)), input.preprocessing);
+  const { tensor } = await preprocessImage(await readFile(file), input.preprocessing);
   const result = await model.classify(tensor, true);
   if (result.gate && result.gate.score > result.gate.threshold) refused++;
   else if (result.prediction !== "PNEUMONIA") calledNormal++;
   else {
     const logit = mean(result.cam!);
+    const ways = outsideChest(result.cam!, explanation.width, explanation.height);
+    for (const way of ways) outside.set(way, (outside.get(way) ?? 0) + 1);
+    if (ways.length === 0) inChest++;
     const hot = hottest(result.cam!, share);
     // One shift of each kind per image, the same for every fill.
     const anywhere = shifted(hot, width, height, random.int(width), random.int(height));
@@ -126,13 +147,25 @@ for (const file of files) {
   }
 }
 const images = drops.grey!.hottest.length;
+/** The share of each clear NORMAL X-ray's map that is black, on the served scale. */
+const clearNormalBlack: number[] = [];
+for (const file of await imagesOf("NORMAL")) {
+  const { tensor } = await preprocessImage(await readFile(file), input.preprocessing);
+  const result = await model.classify(tensor, true);
+  if (result.gate && result.gate.score > result.gate.threshold) continue;
+  if (result.probabilities.NORMAL >= CLEAR_NORMAL.probability) clearNormalBlack.push(blackShare(camToGrey(result.cam!, explanation)));
+}
+const mostlyBlack = clearNormalBlack.filter((black) => black > CLEAR_NORMAL.blackShare).length;
+const medianBlack = clearNormalBlack.sort((a, b) => a - b)[Math.floor(clearNormalBlack.length / 2)] ?? 0;
+const ways = (["top", "bottom", "left", "right", "midline"] as const).map((way) => `${way} ${outside.get(way) ?? 0}`).join(", ");
+const frame = `${CHEST_FRAME.left * 100}-${CHEST_FRAME.right * 100} % across and ${CHEST_FRAME.top * 100}-${CHEST_FRAME.bottom * 100} % down`;
 const rows = Object.entries(drops).flatMap(([fill, { hottest: hot, ...controls }]) =>
   Object.entries(controls).map(([control, moved]) => {
     const wins = hot.filter((drop, i) => drop > moved[i]!).length;
     const [hotMean, movedMean] = [mean(hot), mean(moved)];
     // A control that raised the logit on average leaves no ratio to speak of.
     const ratio = movedMean > 0 ? (hotMean / movedMean).toFixed(2) : "-";
-    return `| ${fill} | ${control} | ${hotMean.toFixed(3)} | ${movedMean.toFixed(3)} | ${ratio} | ${wins} of ${images} (${((wins / images) * 100).toFixed(1)} %) |`;
+    return `| ${fill} | ${control} | ${hotMean.toFixed(3)} | ${movedMean.toFixed(3)} | ${ratio} | ${wins} of ${images} (${percent(wins, images)}) |`;
   }),
 );
 const report = [
@@ -146,6 +179,13 @@ const report = [
   "| fill | shifted | hottest region | shifted region | ratio | hottest drops more |",
   "|---|---|---|---|---|---|",
   ...rows,
+  "",
+  `Where the maps lie, by the frame the explanation tests hold each fixture to (\`tools/support/map-placement.ts\`: the hottest ` +
+    `tenth within ${frame}, the peak off the middle fifth): **${inChest} of ${images} PNEUMONIA maps (${percent(inChest, images)}) ` +
+    `keep to it**; maps leaving it by side (one map may leave by several): ${ways} (peak over the mediastinum). ` +
+    `Of the ${clearNormalBlack.length} NORMAL X-rays called NORMAL with probability >= ${CLEAR_NORMAL.probability} and accepted by the gate, ` +
+    `**${mostlyBlack} (${percent(mostlyBlack, clearNormalBlack.length)}) have maps over ${CLEAR_NORMAL.blackShare * 100} % black** ` +
+    `(median ${percent(medianBlack, 1)} black).`,
   "",
   `Command: \`npm run evaluate:explain -- --data ${values.data} --share ${share} --seed ${values.seed}\`.`,
 ].join("\n");
