@@ -43,19 +43,23 @@ def random_erase(x: torch.Tensor, g: torch.Generator, probability: float, max_fr
     return out
 
 
-def random_border(x: torch.Tensor, g: torch.Generator, probability: float, max_fraction: float, mean: float, std: float) -> torch.Tensor:
+def random_border(x: torch.Tensor, g: torch.Generator, probability: float, max_fraction: float, mean: float, std: float,
+                  swap: bool = False) -> torch.Tensor:
     """Covers a band of random width along each edge of some images with a random flat level, so laterality
     markers, labels and the framing at the edges (which differ between clinics, not between diagnoses) cannot
-    decide the class."""
+    decide the class. With swap, the bands show the same bands of another image of the batch instead: the neck,
+    shoulders and markers there then come from an X-ray of either class, which a flat level does not teach."""
     n, _, h, w = x.shape
     out = x.clone()
+    partners = torch.randperm(n, generator=g) if swap else None
     for i in torch.nonzero(torch.rand(n, generator=g) < probability).flatten().tolist():
         top, bottom, left, right = (torch.rand(4, generator=g) * max_fraction * torch.tensor([h, h, w, w])).long().tolist()
         level = (torch.rand(1, generator=g).item() - mean) / std
-        out[i, :, :top, :] = level
-        out[i, :, h - bottom :, :] = level
-        out[i, :, :, :left] = level
-        out[i, :, :, w - right :] = level
+        fill = x[partners[i]] if partners is not None else torch.full_like(x[i], level)
+        out[i, :, :top, :] = fill[:, :top, :]
+        out[i, :, h - bottom :, :] = fill[:, h - bottom :, :]
+        out[i, :, :, :left] = fill[:, :, :left]
+        out[i, :, :, w - right :] = fill[:, :, w - right :]
     return out
 
 

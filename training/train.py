@@ -41,6 +41,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--photometric", type=float, default=1.0, help="strength of gamma/contrast/brightness jitter")
     p.add_argument("--erase", type=float, default=0.3, help="probability of blanking a rectangle")
     p.add_argument("--border", type=float, default=0.5, help="probability of covering bands along the edges (up to 20 %% of the side each)")
+    p.add_argument("--border-swap", action="store_true", help="fill the edge bands with the same bands of another image of the batch, not a flat level")
     p.add_argument("--label-smoothing", type=float, default=0.05)
     p.add_argument("--zoom", type=float, default=0.2, help="largest random zoom, as a fraction")
     p.add_argument("--shift", type=float, default=0.1, help="largest random shift, as a fraction of the side")
@@ -79,7 +80,7 @@ def augment(x: torch.Tensor, args: argparse.Namespace, spec: dict, g: torch.Gene
     if args.erase > 0:
         x = random_erase(x, g, args.erase, max_fraction=0.3)
     if args.border > 0:
-        x = random_border(x, g, args.border, max_fraction=0.2, mean=mean, std=std)
+        x = random_border(x, g, args.border, max_fraction=0.2, mean=mean, std=std, swap=args.border_swap)
     return x
 
 
