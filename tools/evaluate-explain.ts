@@ -28,7 +28,7 @@ import { defaultModelDir } from "../lambda/core/model/manifest.js";
 import { preprocessImage } from "../lambda/core/model/preprocess.js";
 import { Random } from "./fuzz/random.js";
 import { replaceCardSection } from "./model-card-section.js";
-import { CHEST_FRAME, CLEAR_NORMAL, blackShare, outsideChest, type OutsideChest } from "./support/map-placement.js";
+import { CHEST_FRAME, CLEAR_NORMAL, WAYS_OUT_OF_CHEST, blackShare, outsideChest, type OutsideChest } from "./support/map-placement.js";
 import { camToGrey } from "../lambda/core/model/explanation.js";
 
 const commandLine = parseCommandLine({
@@ -125,9 +125,9 @@ for (const file of files) {
   else if (result.prediction !== "PNEUMONIA") calledNormal++;
   else {
     const logit = mean(result.cam!);
-    const ways = outsideChest(result.cam!, explanation.width, explanation.height);
-    for (const way of ways) outside.set(way, (outside.get(way) ?? 0) + 1);
-    if (ways.length === 0) inChest++;
+    const waysOut = outsideChest(result.cam!, explanation.width, explanation.height);
+    for (const way of waysOut) outside.set(way, (outside.get(way) ?? 0) + 1);
+    if (waysOut.length === 0) inChest++;
     const hot = hottest(result.cam!, share);
     // One shift of each kind per image, the same for every fill.
     const anywhere = shifted(hot, width, height, random.int(width), random.int(height));
@@ -157,7 +157,7 @@ for (const file of await imagesOf("NORMAL")) {
 }
 const mostlyBlack = clearNormalBlack.filter((black) => black > CLEAR_NORMAL.blackShare).length;
 const medianBlack = clearNormalBlack.sort((a, b) => a - b)[Math.floor(clearNormalBlack.length / 2)] ?? 0;
-const ways = (["top", "bottom", "left", "right", "midline"] as const).map((way) => `${way} ${outside.get(way) ?? 0}`).join(", ");
+const leavingBySide = WAYS_OUT_OF_CHEST.map((way) => `${way} ${outside.get(way) ?? 0}`).join(", ");
 const frame = `${CHEST_FRAME.left * 100}-${CHEST_FRAME.right * 100} % across and ${CHEST_FRAME.top * 100}-${CHEST_FRAME.bottom * 100} % down`;
 const rows = Object.entries(drops).flatMap(([fill, { hottest: hot, ...controls }]) =>
   Object.entries(controls).map(([control, moved]) => {
@@ -182,7 +182,7 @@ const report = [
   "",
   `Where the maps lie, by the frame the explanation tests hold each fixture to (\`tools/support/map-placement.ts\`: the hottest ` +
     `tenth within ${frame}, the peak off the middle fifth): **${inChest} of ${images} PNEUMONIA maps (${percent(inChest, images)}) ` +
-    `keep to it**; maps leaving it by side (one map may leave by several): ${ways} (peak over the mediastinum). ` +
+    `keep to it**; maps leaving it by side (one map may leave by several): ${leavingBySide} (peak over the mediastinum). ` +
     `Of the ${clearNormalBlack.length} NORMAL X-rays called NORMAL with probability >= ${CLEAR_NORMAL.probability} and accepted by the gate, ` +
     `**${mostlyBlack} (${percent(mostlyBlack, clearNormalBlack.length)}) have maps over ${CLEAR_NORMAL.blackShare * 100} % black** ` +
     `(median ${percent(medianBlack, 1)} black).`,

@@ -9,8 +9,9 @@ export const CHEST_FRAME = { left: 0.1, right: 0.9, top: 0.1, bottom: 0.85, midl
 /** A NORMAL probability at which an X-ray counts as clearly NORMAL, and the share of its map that should then be black. */
 export const CLEAR_NORMAL = { probability: 0.95, blackShare: 0.9 } as const;
 
-/** A way a map can leave the chest: its hottest tenth reaching past a side of the frame, or its peak over the mediastinum. */
-export type OutsideChest = "top" | "bottom" | "left" | "right" | "midline";
+/** The ways a map can leave the chest: its hottest tenth reaching past a side of the frame, or its peak over the mediastinum. */
+export const WAYS_OUT_OF_CHEST = ["top", "bottom", "left", "right", "midline"] as const;
+export type OutsideChest = (typeof WAYS_OUT_OF_CHEST)[number];
 
 /** How a map (width x height values, row-major) leaves the chest; empty when its hottest tenth keeps to the frame. */
 export function outsideChest(cam: ArrayLike<number>, width: number, height: number): OutsideChest[] {
