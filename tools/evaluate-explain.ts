@@ -28,7 +28,7 @@ import { defaultModelDir } from "../lambda/core/model/manifest.js";
 import { preprocessImage } from "../lambda/core/model/preprocess.js";
 import { Random } from "./fuzz/random.js";
 import { replaceCardSection } from "./model-card-section.js";
-import { CHEST_FRAME, CLEAR_NORMAL, WAYS_OUT_OF_CHEST, blackShare, outsideChest, type OutsideChest } from "./support/map-placement.js";
+import { CHEST_FRAME, CLEAR_NORMAL, WAYS_OUT_OF_CHEST, blackShare, hottestFirst, outsideChest, type OutsideChest } from "./support/map-placement.js";
 import { camToGrey } from "../lambda/core/model/explanation.js";
 
 const commandLine = parseCommandLine({
@@ -53,12 +53,6 @@ const clearRandom = new Random(seed ^ 0x5bd1e995);
  * mid-grey, the issue's test, and black, the usual deletion baseline.
  */
 const FILLS = { grey: 0.5, black: 0 } as const;
-
-/** Indices of the `share` of a map's values that are highest. */
-function hottest(cam: Float32Array, fraction: number): Uint32Array {
-  const order = Uint32Array.from(cam.keys()).sort((a, b) => cam[b]! - cam[a]!);
-  return order.subarray(0, Math.round(fraction * cam.length));
-}
 
 /** The indices moved by (dx, dy) on a width x height grid, wrapping at the edges. */
 function shifted(indices: Uint32Array, width: number, height: number, dx: number, dy: number): Uint32Array {
@@ -125,10 +119,12 @@ for (const file of files) {
   else if (result.prediction !== "PNEUMONIA") calledNormal++;
   else {
     const logit = mean(result.cam!);
-    const waysOut = outsideChest(result.cam!, explanation.width, explanation.height);
+    // One sort of the map for both: the deleted region is its hottest `share`, the frame judges its hottest tenth.
+    const order = hottestFirst(result.cam!);
+    const waysOut = outsideChest(order, explanation.width, explanation.height);
     for (const way of waysOut) outside.set(way, (outside.get(way) ?? 0) + 1);
     if (waysOut.length === 0) inChest++;
-    const hot = hottest(result.cam!, share);
+    const hot = order.subarray(0, Math.round(share * order.length));
     // One shift of each kind per image, the same for every fill.
     const anywhere = shifted(hot, width, height, random.int(width), random.int(height));
     const inHot = new Set(hot);

@@ -13,10 +13,17 @@ export const CLEAR_NORMAL = { probability: 0.95, blackShare: 0.9 } as const;
 export const WAYS_OUT_OF_CHEST = ["top", "bottom", "left", "right", "midline"] as const;
 export type OutsideChest = (typeof WAYS_OUT_OF_CHEST)[number];
 
-/** How a map (width x height values, row-major) leaves the chest; empty when its hottest tenth keeps to the frame. */
-export function outsideChest(cam: ArrayLike<number>, width: number, height: number): OutsideChest[] {
-  const order = Array.from({ length: cam.length }, (_, i) => i).sort((a, b) => cam[b]! - cam[a]!);
-  const hottest = order.slice(0, cam.length / 10);
+/** A map's indices, hottest first. */
+export function hottestFirst(cam: Float32Array): Uint32Array {
+  return Uint32Array.from(cam.keys()).sort((a, b) => cam[b]! - cam[a]!);
+}
+
+/**
+ * How a map (width x height values, row-major; its indices given hottest first, by hottestFirst) leaves the chest;
+ * empty when its hottest tenth keeps to the frame.
+ */
+export function outsideChest(order: Uint32Array, width: number, height: number): OutsideChest[] {
+  const hottest = Array.from(order.subarray(0, order.length / 10));
   const xs = hottest.map((i) => (i % width) / width);
   const ys = hottest.map((i) => Math.floor(i / width) / height);
   const checks: [OutsideChest, boolean][] = [
