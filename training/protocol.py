@@ -14,10 +14,12 @@ patient splits, each cross-fitted; the first split is also shown fold by fold.
 
     .venv/bin/python training/protocol.py --members training/.cache/runs/seed-1 training/.cache/runs/seed-2
     .venv/bin/python training/protocol.py --model-dir models/pneumonia-cnn --write   # an exported model, re-measured
+    .venv/bin/python training/protocol.py --members RUN --adapt-bn --splits 20   # run Q of training/experiments.md
 """
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -57,22 +59,30 @@ def calibrated(logits: np.ndarray, calibration: dict) -> np.ndarray:
     return sigmoid((logits - logit(calibration["threshold"])) / calibration["temperature"])
 
 
-def cross_fit(dev: Split, logits: np.ndarray, min_sensitivity: float, fold_seed: int = FOLD_SEED) -> dict:
-    """Cross-fitted figures, on the split of `fold_seed`, of the model whose averaged PNEUMONIA logits on dev are `logits`."""
+# Given the tuning fold's mask, the PNEUMONIA logits on all of dev of a model adapted on that fold's images.
+AdaptedLogits = Callable[[np.ndarray], np.ndarray]
+
+
+def cross_fit(dev: Split, logits: np.ndarray, min_sensitivity: float, fold_seed: int = FOLD_SEED,
+              adapted: AdaptedLogits | None = None) -> dict:
+    """Cross-fitted figures, on the split of `fold_seed`, of the model whose averaged PNEUMONIA logits on dev are
+    `logits`, or, with `adapted`, of the model adapted anew on each tuning fold (its logits replace `logits`)."""
     folds = dev_folds(dev, fold_seed)
-    probabilities = np.empty(len(logits))
+    probabilities, measured_logits = np.empty(len(logits)), np.empty(len(logits))
     per_fold = []
     for measured in (0, 1):
         tune, measure = folds != measured, folds == measured
-        calibration = choose_calibration(dev.labels[tune], logits[tune], min_sensitivity)
-        probabilities[measure] = calibrated(logits[measure], calibration)
+        fold_logits = logits if adapted is None else adapted(tune)
+        calibration = choose_calibration(dev.labels[tune], fold_logits[tune], min_sensitivity)
+        probabilities[measure] = calibrated(fold_logits[measure], calibration)
+        measured_logits[measure] = fold_logits[measure]
         figures = at_threshold(dev.labels[measure], probabilities[measure], 0.5)
         # The calibration's threshold (on the unfolded probability) replaces the figures' 0.5 (on the folded one).
         per_fold.append({"measuredOn": measured, **figures, **calibration,
                          "ece": expected_calibration_error(dev.labels[measure], probabilities[measure])})
-    # AUC ranks the model's own scores, which no choice on dev touches; the pooled probabilities would mix the two
-    # folds' calibrations into the ranking.
-    pooled = {**at_threshold(dev.labels, probabilities, 0.5), "auc": roc_auc(dev.labels, logits)}
+    # AUC ranks the model's own scores, which no threshold or temperature touches; the pooled probabilities would mix
+    # the two folds' calibrations into the ranking. (Without `adapted`, the measured logits are `logits`.)
+    pooled = {**at_threshold(dev.labels, probabilities, 0.5), "auc": roc_auc(dev.labels, measured_logits)}
     return {
         "foldSeed": fold_seed,
         "pooled": {**pooled, "ece": expected_calibration_error(dev.labels, probabilities)},
@@ -85,18 +95,40 @@ def cross_fit(dev: Split, logits: np.ndarray, min_sensitivity: float, fold_seed:
 RATES = ("accuracy", "sensitivity", "specificity", "ece")
 
 
-def repeated_cross_fit(dev: Split, logits: np.ndarray, min_sensitivity: float, splits: int = SPLITS) -> dict:
+def repeated_cross_fit(dev: Split, logits: np.ndarray, min_sensitivity: float, splits: int = SPLITS,
+                       adapted: AdaptedLogits | None = None) -> dict:
     """The headline: cross_fit over `splits` patient splits (fold seeds FOLD_SEED, FOLD_SEED + 1, ...), each rate
     averaged, with the range that holds the middle 90 % of the splits; the first split kept whole."""
-    runs = [cross_fit(dev, logits, min_sensitivity, FOLD_SEED + k) for k in range(splits)]
+    runs = [cross_fit(dev, logits, min_sensitivity, FOLD_SEED + k, adapted) for k in range(splits)]
     rates = {name: np.array([run["pooled"][name] for run in runs]) for name in RATES}
     first = runs[0]
     return {
         "splits": splits,
-        "mean": {"images": len(logits), "auc": first["pooled"]["auc"], **{name: float(v.mean()) for name, v in rates.items()}},
+        "mean": {"images": len(logits), "auc": float(np.mean([run["pooled"]["auc"] for run in runs])),
+                 **{name: float(v.mean()) for name, v in rates.items()}},
         "middle90": {name: [float(np.percentile(v, 5)), float(np.percentile(v, 95))] for name, v in rates.items()},
         "firstSplit": first,
     }
+
+
+def batch_norm_adapted(model, dev: Split) -> AdaptedLogits:
+    """Run Q: the model with its batch-norm statistics recomputed on the tuning fold's X-rays (labels unused, no
+    augmentation), as AdaBN does for a shift between the training and the test source."""
+    import copy
+
+    import torch
+    from torch.optim.swa_utils import update_bn
+
+    from train import predict_logits
+
+    def logits_adapted_on(tune: np.ndarray) -> np.ndarray:
+        adapted = copy.deepcopy(model)
+        images = dev.images[tune]
+        with torch.no_grad():
+            update_bn((torch.from_numpy(images[i : i + 32]) for i in range(0, len(images), 32)), adapted)
+        return predict_logits(adapted.eval(), dev)
+
+    return logits_adapted_on
 
 
 def summary(name: str, figures: dict) -> str:
@@ -146,18 +178,25 @@ def main() -> None:
     p.add_argument("--write", action="store_true", help="with --model-dir: record the figures in its manifest, model card and reliability diagram")
     p.add_argument("--tensors", type=Path, default=Path("training/.cache/tensors"))
     p.add_argument("--min-sensitivity", type=float, default=0.95)
+    p.add_argument("--splits", type=int, default=SPLITS, help="patient splits averaged")
+    p.add_argument("--adapt-bn", action="store_true",
+                   help="with --members: recompute the batch-norm statistics on each tuning fold's X-rays (run Q)")
     args = p.parse_args()
     if args.write and not args.model_dir:
         p.error("--write records into --model-dir")
+    if args.adapt_bn and not args.members:
+        p.error("--adapt-bn recomputes the float32 members' statistics: it needs --members")
     dev = load_split(args.tensors, "dev")
     if args.members:
         from export import Ensemble, load_member
         from train import predict_logits
 
-        logits = predict_logits(Ensemble([load_member(run)[0] for run in args.members]).eval(), dev)
+        model = Ensemble([load_member(run)[0] for run in args.members]).eval()
+        logits = predict_logits(model, dev)
     else:
         logits = served_logits(args.model_dir, dev)
-    repeated = repeated_cross_fit(dev, logits, args.min_sensitivity)
+    adapted = batch_norm_adapted(model, dev) if args.adapt_bn else None
+    repeated = repeated_cross_fit(dev, logits, args.min_sensitivity, args.splits, adapted)
     print(summary(f"cross-fitted, mean of {repeated['splits']} splits", repeated["mean"]))
     print("  middle 90 % of the splits: " + ", ".join(f"{name} {low:.3f} to {high:.3f}"
                                                       for name, (low, high) in repeated["middle90"].items()))
@@ -166,6 +205,8 @@ def main() -> None:
     for fold in result["folds"]:
         print(summary(f"    measured on fold {fold['measuredOn']} ({fold['images']} images, threshold {fold['threshold']:.3f}, "
                       f"T {fold['temperature']:.2f})", fold))
+    if adapted is not None:
+        logits = adapted(np.ones(len(logits), dtype=bool))
     whole = choose_calibration(dev.labels, logits, args.min_sensitivity)
     print(summary(f"dev-tuned (threshold {whole['threshold']:.3f}, T {whole['temperature']:.2f})",
                   {**at_threshold(dev.labels, calibrated(logits, whole), 0.5),

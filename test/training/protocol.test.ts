@@ -81,6 +81,36 @@ print(json.dumps({"meanMatches": all(np.isclose(repeated["mean"][name], np.mean(
     expect(result.inside).toBe(true);
   });
 
+  it("measures each fold with the model adapted on the other fold when asked to (run Q)", async () => {
+    // Act
+    const result = await python<{ same: boolean; aucOfMeasured: boolean; tuningMasks: number[] }>(`${SYNTHETIC_DEV}
+from metrics import roc_auc
+from protocol import calibrated, choose_calibration, cross_fit, dev_folds
+fold = dev_folds(dev)
+masks = []
+def adapted(tune):
+    # A stand-in for recomputed statistics: each tuning fold shifts and rescales the logits its own way.
+    masks.append(int(tune.sum()))
+    return logits * (1.5 if tune[0] else 0.5) + (2.0 if tune[0] else -1.0)
+result = cross_fit(dev, logits, 0.95, adapted=adapted)
+expected, measured = np.empty(len(labels)), np.empty(len(labels))
+for k in (0, 1):
+    fold_logits = adapted(fold != k)
+    expected[fold == k] = calibrated(fold_logits[fold == k], choose_calibration(labels[fold != k], fold_logits[fold != k], 0.95))
+    measured[fold == k] = fold_logits[fold == k]
+print(json.dumps({"same": bool(np.allclose(expected, result["probabilities"])),
+                  "aucOfMeasured": bool(np.isclose(result["pooled"]["auc"], roc_auc(labels, measured))),
+                  "tuningMasks": masks[:2]}))`);
+    const folds = await python<number[]>(`${SYNTHETIC_DEV}
+from protocol import dev_folds
+fold = dev_folds(dev)
+print(json.dumps([int((fold != 0).sum()), int((fold != 1).sum())]))`);
+    // Assess
+    expect(result.same).toBe(true);
+    expect(result.aucOfMeasured).toBe(true);
+    expect(result.tuningMasks).toEqual(folds);
+  });
+
   it("fits the temperature that generated the labels and scores calibration with the ECE", async () => {
     // Act
     const result = await python<{ temperature: number; calibratedEce: number; overconfidentEce: number }>(`
