@@ -122,11 +122,11 @@ def batch_norm_adapted(model, dev: Split) -> AdaptedLogits:
     from train import predict_logits
 
     def logits_adapted_on(tune: np.ndarray) -> np.ndarray:
-        adapted = copy.deepcopy(model)
+        model_copy = copy.deepcopy(model)
         images = dev.images[tune]
         with torch.no_grad():
-            update_bn((torch.from_numpy(images[i : i + 32]) for i in range(0, len(images), 32)), adapted)
-        return predict_logits(adapted.eval(), dev)
+            update_bn((torch.from_numpy(images[i : i + 32]) for i in range(0, len(images), 32)), model_copy)
+        return predict_logits(model_copy.eval(), dev)
 
     return logits_adapted_on
 
