@@ -22,6 +22,7 @@ import { parseCommandLine } from "../bin/cli/command-line.js";
 import { defaultModelDir } from "../lambda/core/model/manifest.js";
 import { OnnxModel, type Classification } from "../lambda/core/model/onnx-model.js";
 import { preprocessImage } from "../lambda/core/model/preprocess.js";
+import { refusedByGate } from "../lambda/core/model/assert-chest-xray.js";
 import { decodeGreyScaled } from "../lambda/core/model/libjpeg-turbo/scaled-jpeg-decoder.js";
 import { toApiError } from "../lambda/core/errors.js";
 import { radiographElements, writeDicom } from "./support/dicom-writer.js";
@@ -79,7 +80,7 @@ async function compare(kind: string, bytes: Uint8Array, reference: number, toler
     const diff = Math.abs(result.probabilities.PNEUMONIA - reference);
     row.maxDiff = Math.max(row.maxDiff, diff);
     if (diff > tolerance) row.over++;
-    if (result.gate && result.gate.score > result.gate.threshold) row.refusedByGate++;
+    if (refusedByGate(result)) row.refusedByGate++;
   } catch (error) {
     row.failed.push(`${name}: ${toApiError(error).message.slice(0, 120)}`);
   }

@@ -26,6 +26,7 @@ import { parseCommandLine } from "../bin/cli/command-line.js";
 import { OnnxModel } from "../lambda/core/model/onnx-model.js";
 import { defaultModelDir } from "../lambda/core/model/manifest.js";
 import { preprocessImage } from "../lambda/core/model/preprocess.js";
+import { refusedByGate } from "../lambda/core/model/assert-chest-xray.js";
 import { Random } from "./fuzz/random.js";
 import { replaceCardSection } from "./model-card-section.js";
 import { CHEST_FRAME, CLEAR_NORMAL, WAYS_OUT_OF_CHEST, blackShare, hottestFirst, outsideChest, type OutsideChest } from "./support/map-placement.js";
@@ -97,6 +98,12 @@ async function imagesOf(label: "NORMAL" | "PNEUMONIA"): Promise<string[]> {
   return (await readdir(folder)).filter((file) => /\.(jpe?g|png)$/i.test(file)).sort().map((file) => join(folder, file));
 }
 
+/** One image of the set preprocessed and classified with its map. */
+async function explained(file: string) {
+  const { tensor } = await preprocessImage(await readFile(file), input.preprocessing);
+  return { tensor, result: await model.classify(tensor, true) };
+}
+
 /** A percentage with one decimal. */
 const percent = (part: number, whole: number) => `${((part / whole) * 100).toFixed(1)} %`;
 
@@ -113,9 +120,8 @@ let anywhereOverlaps = 0;
 const outside = new Map<OutsideChest, number>();
 let inChest = 0;
 for (const file of files) {
-  const { tensor } = await preprocessImage(await readFile(file), input.preprocessing);
-  const result = await model.classify(tensor, true);
-  if (result.gate && result.gate.score > result.gate.threshold) refused++;
+  const { tensor, result } = await explained(file);
+  if (refusedByGate(result)) refused++;
   else if (result.prediction !== "PNEUMONIA") calledNormal++;
   else {
     const logit = mean(result.cam!);
@@ -146,9 +152,8 @@ const images = drops.grey!.hottest.length;
 /** The share of each clear NORMAL X-ray's map that is black, on the served scale. */
 const clearNormalBlack: number[] = [];
 for (const file of await imagesOf("NORMAL")) {
-  const { tensor } = await preprocessImage(await readFile(file), input.preprocessing);
-  const result = await model.classify(tensor, true);
-  if (result.gate && result.gate.score > result.gate.threshold) continue;
+  const { result } = await explained(file);
+  if (refusedByGate(result)) continue;
   if (result.probabilities.NORMAL >= CLEAR_NORMAL.probability) clearNormalBlack.push(blackShare(camToGrey(result.cam!, explanation)));
 }
 const mostlyBlack = clearNormalBlack.filter((black) => black > CLEAR_NORMAL.blackShare).length;

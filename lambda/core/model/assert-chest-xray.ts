@@ -1,5 +1,10 @@
-import { NotAChestXrayError } from "../errors.js";
+import { NotAChestXrayError, type GateVerdict } from "../errors.js";
 import type { Classification } from "./onnx-model.js";
+
+/** Whether the gate refuses the image: its score is over the threshold. A model without a gate refuses none. */
+export function refusedByGate(result: Classification): result is Classification & { gate: GateVerdict } {
+  return result.gate !== undefined && result.gate.score > result.gate.threshold;
+}
 
 /**
  * The gate's decision, in one place for every host: throws NotAChestXrayError (422) when the image's score is
@@ -7,5 +12,5 @@ import type { Classification } from "./onnx-model.js";
  * A model without a gate lets every image through.
  */
 export function assertChestXray(result: Classification): void {
-  if (result.gate && result.gate.score > result.gate.threshold) throw new NotAChestXrayError(result.gate);
+  if (refusedByGate(result)) throw new NotAChestXrayError(result.gate);
 }

@@ -24,7 +24,10 @@ function greyOf(rgba: Buffer): Uint8Array {
 /** The fixture X-ray with the largest shorter side: the one a scaled decode reduces most, at any model input size. */
 async function largestXray(): Promise<Buffer> {
   const xrays = await Promise.all((await xrayFixtures()).map(({ path }) => readFile(path)));
-  const shorterSide = (jpeg: Buffer) => Math.min(readJpegHeader(jpeg).width, readJpegHeader(jpeg).height);
+  const shorterSide = (jpeg: Buffer) => {
+    const { width, height } = readJpegHeader(jpeg);
+    return Math.min(width, height);
+  };
   return xrays.reduce((largest, xray) => (shorterSide(xray) > shorterSide(largest) ? xray : largest));
 }
 
